@@ -1,0 +1,223 @@
+"""Benchmark: ledger captures per second on PostgreSQL, on one hot campaign and on 100.
+
+    .venv/bin/python bench/ledger.py [--clients 64] [--processes 4] [--pool 16] [--seconds 8]
+
+A throwaway PostgreSQL with fsync and synchronous commit ON (durable figures) unless
+--database-url names one. For each case, 64 clients first activate offers (authorise:
+campaign.budget → campaign.authorized) and then capture them (campaign.authorized →
+supplier_compensation), each call its own committed transaction through
+`billing.service`, as the API will make them. The clients are threads spread over a few
+processes (one Python process cannot drive PostgreSQL this fast alone) sharing --pool
+connections in all. The hot case has a budget that runs out before the demand does, so
+refused activations are part of the measurement.
+
+Final line: one JSON object with `hot_captures_per_s`, `spread_captures_per_s`,
+`overspend_minor` (must be 0) and `ledger_check` ("ok"). Target (issue 5): >= 2,000
+captures/s on the hot campaign.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import threading
+import time
+import uuid
+
+from harness import bench_database
+
+ORGANISATION = 1
+AMOUNT = 500          # kopecks promised per activation
+CAPTURED = 350        # kopecks used at checkout
+
+
+def _worker(url: str, task: str, items: list, threads: int, pool: int, seconds: float,
+            start, results) -> None:
+    """One process: `threads` clients sharing `pool` connections, until the items or the
+    time run out. Puts (done, refused, errors, first_start, last_end, outputs)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from billing import errors
+    from billing import service as billing
+
+    engine = create_engine(url, pool_size=pool, max_overflow=0, pool_pre_ping=False)
+    make_session = sessionmaker(bind=engine, expire_on_commit=False)
+    lock = threading.Lock()
+    cursor = iter(items)
+    counts = {"done": 0, "refused": 0, "errors": 0}
+    outputs: list = []
+    deadline_box: list[float] = []
+
+    def next_item():
+        with lock:
+            return next(cursor, None)
+
+    def client() -> None:
+        while time.monotonic() < deadline_box[0]:
+            item = next_item()
+            if item is None:
+                return
+            try:
+                with make_session() as db:
+                    if task == "authorize":
+                        campaign, key = item
+                        out = billing.authorize(db=db, organisation_id=ORGANISATION,
+                                                campaign_id=campaign, amount_minor=AMOUNT,
+                                                currency="RUB", idempotency_key=key)
+                    else:
+                        out = billing.capture(db=db, authorization_id=item,
+                                              amount_minor=CAPTURED,
+                                              idempotency_key=f"cap-{item}")
+                    db.commit()
+                with lock:
+                    counts["done"] += 1
+                    if task == "authorize":
+                        outputs.append((item[0], out.authorization_id))
+            except errors.InsufficientFunds:
+                with lock:
+                    counts["refused"] += 1
+            except Exception as exc:  # counted and shown: a benchmark must not hide errors
+                with lock:
+                    counts["errors"] += 1
+                    if counts["errors"] <= 3:
+                        print(f"  error: {type(exc).__name__}: {exc}"[:300], flush=True)
+
+    # Warm the pool before the clock starts.
+    conns = [engine.connect() for _ in range(pool)]
+    for conn in conns:
+        conn.close()
+    start.wait()
+    began = time.monotonic()
+    deadline_box.append(began + seconds)
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    ended = time.monotonic()
+    engine.dispose()
+    results.put((counts["done"], counts["refused"], counts["errors"], began, ended, outputs))
+
+
+def run_phase(url: str, task: str, items: list, *, clients: int, processes: int, pool: int,
+              seconds: float) -> dict:
+    ctx = mp.get_context("fork")
+    start = ctx.Event()
+    results = ctx.Queue()
+    shares = [items[i::processes] for i in range(processes)]
+    procs = [ctx.Process(target=_worker, args=(url, task, shares[i], clients // processes,
+                                                max(1, pool // processes), seconds, start,
+                                                results))
+             for i in range(processes)]
+    for proc in procs:
+        proc.start()
+    time.sleep(1.0)
+    start.set()
+    gathered = [results.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    done = sum(g[0] for g in gathered)
+    refused = sum(g[1] for g in gathered)
+    failed = sum(g[2] for g in gathered)
+    wall = max(g[4] for g in gathered) - min(g[3] for g in gathered)
+    outputs = [o for g in gathered for o in g[5]]
+    return {"done": done, "refused": refused, "errors": failed, "seconds": round(wall, 2),
+            "per_s": round((done + refused) / wall, 1), "outputs": outputs}
+
+
+def setup_case(*, campaigns: list[str], budget_each: int) -> None:
+    from billing import service as billing
+    from core.db import session_scope
+
+    with session_scope() as db:
+        billing.top_up(db=db, organisation_id=ORGANISATION,
+                       amount_minor=budget_each * len(campaigns), currency="RUB",
+                       source="bank", idempotency_key=f"bench-top-up-{uuid.uuid4()}")
+        for campaign in campaigns:
+            billing.hold_campaign_budget(db=db, organisation_id=ORGANISATION,
+                                         campaign_id=campaign, amount_minor=budget_each,
+                                         currency="RUB", idempotency_key=f"hold-{campaign}")
+
+
+def run_case(url: str, name: str, campaigns: list[str], activations: int, budget_each: int,
+             args) -> dict:
+    setup_case(campaigns=campaigns, budget_each=budget_each)
+    demand = [(campaigns[i % len(campaigns)], f"{name}-act-{i}") for i in range(activations)]
+    authorized = run_phase(url, "authorize", demand, clients=args.clients,
+                           processes=args.processes, pool=args.pool, seconds=args.seconds * 3)
+    ids = [auth_id for _, auth_id in authorized.pop("outputs")]
+    print(f"{name}: activations {authorized}", flush=True)
+    captured = run_phase(url, "capture", ids, clients=args.clients, processes=args.processes,
+                         pool=args.pool, seconds=args.seconds)
+    captured.pop("outputs")
+    print(f"{name}: captures {captured}", flush=True)
+    return {"authorize": authorized, "capture": captured}
+
+
+def overspend(url: str, campaigns: list[str], budget_each: int) -> int:
+    """Captured beyond the budget, summed over campaigns (must be 0)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT campaign_id, COALESCE(SUM(captured_minor), 0) FROM billing_authorization "
+            "GROUP BY campaign_id")).all()
+    engine.dispose()
+    spent = dict(rows)
+    return sum(max(0, int(spent.get(c, 0)) - budget_each) for c in campaigns)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--pool", type=int, default=16, help="connections in all")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per capture phase")
+    parser.add_argument("--activations", type=int, default=30_000)
+    parser.add_argument("--database-url", help="an existing PostgreSQL (default: throwaway)")
+    args = parser.parse_args()
+
+    with bench_database(args.database_url) as url:
+        from core import migrate
+        from core.db import get_engine, reset_caches, session_scope
+
+        migrate.upgrade()
+        reset_caches()
+        get_engine().dispose()
+
+        # The hot campaign's budget covers 80 % of the demand: refusals are measured too.
+        hot = ["hot"]
+        hot_budget = int(args.activations * AMOUNT * 0.8)
+        spread = [f"c{i:03d}" for i in range(100)]
+        spread_budget = args.activations * AMOUNT // 100 + AMOUNT
+        hot_result = run_case(url, "hot", hot, args.activations, hot_budget, args)
+        spread_result = run_case(url, "spread", spread, args.activations, spread_budget, args)
+
+        from billing import service as billing
+
+        with session_scope() as db:
+            problems = billing.check_ledger(db=db)
+        over = overspend(url, hot, hot_budget) + overspend(url, spread, spread_budget)
+        errors_seen = sum(r[p]["errors"] for r in (hot_result, spread_result)
+                          for p in ("authorize", "capture"))
+        summary = {
+            "hot_captures_per_s": hot_result["capture"]["per_s"],
+            "spread_captures_per_s": spread_result["capture"]["per_s"],
+            "hot_activations_per_s": hot_result["authorize"]["per_s"],
+            "spread_activations_per_s": spread_result["authorize"]["per_s"],
+            "hot_activations_refused": hot_result["authorize"]["refused"],
+            "errors": errors_seen,
+            "overspend_minor": over,
+            "ledger_check": "ok" if not problems else f"{len(problems)} problems: "
+                                                       f"{problems[:3]}",
+            "clients": args.clients, "processes": args.processes, "pool": args.pool,
+            "fsync": args.database_url is None,
+        }
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared foundations: settings, database, money, errors, logging, Celery. No business rules."""

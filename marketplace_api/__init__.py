@@ -1,0 +1,1 @@
+"""marketplace_api package."""

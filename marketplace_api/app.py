@@ -1,0 +1,48 @@
+"""The application factory: every domain's router mounted under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from core.logging import configure_logging
+from core.settings import get_settings
+from marketplace_api.errors import install_error_handlers
+from marketplace_api.metrics import install_metrics
+from marketplace_api.routers import public_health
+
+API_PREFIX = "/api/v1"
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    app = FastAPI(
+        title="Vitrina",
+        version="0.1.0",
+        description="Supplier discounts («Скидка от поставщика») in the retailer's app.",
+    )
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
+        expose_headers=["Content-Range", "Retry-After"],
+    )
+    install_error_handlers(app)
+    install_metrics(app)
+    app.include_router(public_health.router)
+    for router in _domain_routers():
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+def _domain_routers() -> list:
+    from marketplace_api.routers import (
+        audience,
+        billing,
+        identity,
+        pricing,
+        public_webhooks,
+        retail,
+    )
+
+    return [identity.router, retail.router, billing.router, public_webhooks.router,
+            audience.router, pricing.router]

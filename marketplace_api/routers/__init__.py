@@ -1,0 +1,1 @@
+"""One HTTP router per domain; the only modules that speak HTTP."""
