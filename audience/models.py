@@ -27,8 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
+from core.audit import audited
 from core.db import Base, UTCDateTime, enum_type, utcnow
 
 
@@ -105,6 +106,7 @@ class ScoreSet(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+@audited(organisation="organisation_id")
 class Segment(Base):
     __tablename__ = "audience_segment"
     __table_args__ = (CheckConstraint("current_version >= 1", name="version_positive"),)
@@ -126,6 +128,8 @@ class Segment(Base):
         back_populates="segment", order_by="SegmentVersion.version")
 
 
+@audited(organisation=lambda version: object_session(version).get(
+    Segment, version.segment_id).organisation_id)
 class SegmentVersion(Base):
     """One rule a segment had; never changed once written."""
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Select, event, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from audience import features
@@ -387,6 +388,16 @@ def current_snapshot() -> Snapshot:
         raise NoFeatures("No customer features yet: build them first "
                          "(`vitrina features build`)")
     return snapshot
+
+
+def preload_snapshot() -> None:
+    """Load the newest snapshot now (an API worker starting), so that the first estimate
+    does not wait seconds for it. Without a database to read yet, the first estimate tries
+    again."""
+    try:
+        _holder.get()
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("audience snapshot not preloaded: %s", exc)
 
 
 def forget_snapshot() -> None:

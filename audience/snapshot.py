@@ -19,12 +19,13 @@ What lives where, and why:
 - Rows are ordered by (region, home store, app user), so a breakdown by those three is a
   sum over contiguous runs of the mask (`np.add.reduceat`, ~0.3 ms) instead of a gather of
   the matching rows (~5 ms).
-- `SnapshotHolder` reloads it when a newer build or score set is published: it asks the
-  database at most every `check_every` seconds (one indexed query) and loads the new file
-  in a background thread while the old snapshot keeps answering. A Redis channel would cut
-  the delay from seconds to nothing but costs a subscriber thread per worker; a
-  publication in the same process (the CLI, an eager Celery task, the tests) drops the
-  snapshot at once.
+- `SnapshotHolder` reloads it when a newer build or score set is published: at most every
+  `check_every` seconds a background thread asks the database (one indexed query) and
+  loads the new file while the old snapshot keeps answering, so no request waits for the
+  check. A Redis channel would cut the delay from seconds to nothing but costs a
+  subscriber thread per worker; a publication in the same process (the CLI, an eager
+  Celery task, the tests) drops the snapshot at once. API workers load it at start-up
+  (`audience.service.preload_snapshot`).
 """
 
 from __future__ import annotations
@@ -486,6 +487,11 @@ class SnapshotHolder:
         self._lock = threading.Lock()
         self._loading: threading.Thread | None = None
 
+    @property
+    def current(self) -> Snapshot | None:
+        """The snapshot in memory now, without checking for a newer one or loading."""
+        return self._snapshot
+
     def get(self) -> Snapshot | None:
         snapshot = self._snapshot
         if snapshot is None:
@@ -507,14 +513,15 @@ class SnapshotHolder:
             self._checked = time.monotonic()
             if self._loading is not None and self._loading.is_alive():
                 return
-            key = self._latest()
-            if key is None or key == self._key:
-                return
-            self._loading = threading.Thread(target=self._load_in_background, args=(key,),
-                                             name="audience-snapshot", daemon=True)
+            # The check is a database query: off the request's path, like the load.
+            self._loading = threading.Thread(target=self._refresh, name="audience-snapshot",
+                                             daemon=True)
             self._loading.start()
 
-    def _load_in_background(self, key: Hashable) -> None:
+    def _refresh(self) -> None:
+        key = self._latest()
+        if key is None or key == self._key:
+            return
         snapshot = self._load(key)
         with self._lock:
             self._snapshot, self._key = snapshot, key

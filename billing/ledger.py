@@ -4,7 +4,8 @@ idempotency keys, and the invariant check. `billing.service` builds the operatio
 How a hot balance stays fast and never negative. An account's balance lives in
 `shard_count` rows of `billing_balance`. A debit picks a random shard and runs
 `UPDATE … SET balance = balance - x WHERE … AND balance >= x`: no shard ever goes below
-zero, so their sum cannot. When that shard is short the debit probes a few others; when
+zero, so their sum cannot. A launch spreads a campaign's budget evenly over its shards
+(`spread`). When that shard is short the debit probes a few others; when
 none of them has enough but the (unlocked) total does, it locks the account row and every
 shard and spreads the total evenly again, leaving the debit in one shard. Concurrent
 movements therefore mostly touch different rows instead of queueing on one.
@@ -54,6 +55,8 @@ MAY_GO_NEGATIVE = frozenset({AccountKind.stripe_clearing, AccountKind.bank_clear
 # Shards a debit tries before it looks at the total and, if that suffices, rebalances.
 PROBES = 3
 MAX_KEY_LENGTH = 255
+# Session.info key: ids of `available` accounts this transaction moved money in or out of.
+AVAILABLE_CHANGED = "billing.available_changed"
 
 
 # --- amounts -------------------------------------------------------------------------------
@@ -322,6 +325,19 @@ def _rebalance_and_debit(db: Session, account: AccountRef, amount: int, target: 
     return target
 
 
+def spread(db: Session, account: AccountRef) -> None:
+    """Even out the account's shards (under lock), so that concurrent debits find money in
+    every shard: a campaign's budget arrives in one piece at launch."""
+    if account.shard_count == 1 or account.may_go_negative:
+        return
+    shards = _lock_shards(db, account)
+    total = sum(value for _, value in shards)
+    even = total // len(shards)
+    after = {shard: even for shard, _ in shards}
+    after[shards[0][0]] += total - even * len(shards)
+    _set_shards(db, account, shards, after)
+
+
 def drain(db: Session, account: AccountRef) -> int:
     """Empty the account (all shards, under lock); the amount taken."""
     shards = _lock_shards(db, account)
@@ -376,6 +392,9 @@ def record(db: Session, *, kind: TransactionKind, currency: str, amount: int,
         {"transaction_id": transaction_id, "account_id": target.id, "amount_minor": amount,
          "currency": currency, "created_at": now},
     ])
+    for ref in (source, target):
+        if ref.kind == AccountKind.available:  # watched for low balances before commit
+            db.info.setdefault(AVAILABLE_CHANGED, set()).add(ref.id)
     return transaction_id
 
 

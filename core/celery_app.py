@@ -7,12 +7,20 @@ from celery.schedules import crontab
 
 from core.settings import get_settings
 
-TASK_MODULES = ["core.tasks", "audience.tasks", "pricing_ai.tasks"]
+TASK_MODULES = ["core.tasks", "audience.tasks", "pricing_ai.tasks",
+                "marketplace_api.notifications.tasks", "marketplace_api.campaigns.tasks",
+                "marketplace_api.offers.tasks"]
 
 # Periodic work for `celery beat`, by task name (each domain's tasks module defines it).
 BEAT_SCHEDULE = {
     "audience-nightly-features": {"task": "audience.build_features",
                                   "schedule": crontab(hour=2, minute=30)},
+    "campaigns-schedule": {"task": "campaigns.advance_due", "schedule": 60.0},
+    "notifications-campaign-budgets": {"task": "notifications.check_campaign_budgets",
+                                       "schedule": 60.0},
+    "notifications-stale-emails": {"task": "notifications.send_stale_emails",
+                                   "schedule": 300.0},
+    "offers-release-allowances": {"task": "offers.release_allowances", "schedule": 300.0},
 }
 
 

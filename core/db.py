@@ -30,6 +30,10 @@ MODEL_MODULES = (
     "billing.models",
     "audience.models",
     "pricing_ai.models",
+    "marketplace_api.campaigns.models",
+    "core.audit",
+    "marketplace_api.notifications.models",
+    "marketplace_api.offers.models",
 )
 
 

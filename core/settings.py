@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     jwt_algorithm: str = "HS256"
     jwt_expire_minutes: int = 8 * 60
+    # How long an API worker may trust what it last read of a logged-in user (role, active)
+    # on its hottest routes (the live audience estimate); 0 reads it on every request.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     currency: str = Field(default="RUB", pattern="^[A-Z]{3}$")
     # Timestamps without an offset in imported files are local time of the retailer.
     retail_timezone: str = "Europe/Moscow"
@@ -37,6 +40,15 @@ class Settings(BaseSettings):
     min_margin_bp: int = Field(default=500, ge=0, le=100_000)
     cherry_picker_threshold: float = Field(default=0.15, ge=0, le=1)
     cherry_picker_max_discount_bp: int = Field(default=1000, ge=0, le=10_000)
+    # offers: per-API-key rate limits (the `limits` notation, e.g. "2000/second"), how
+    # often each API worker re-reads campaign states, and the antifraud rules.
+    app_rate_limit: str = "2000/second"
+    pos_rate_limit: str = "500/second"
+    offers_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    antifraud_rules: str = "receipt_burst,shared_identity,store_outside_campaign"
+    antifraud_receipts_per_hour: int = Field(default=5, ge=1)
+    antifraud_shared_accounts: int = Field(default=2, ge=2)
+    antifraud_shared_days: int = Field(default=30, ge=1)
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -45,6 +57,14 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+
+    # Email of notifications; without SMTP_HOST it stays in the outbox and the log.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    email_from: str = "Vitrina <noreply@vitrina.local>"
 
     @property
     def embedded(self) -> bool:

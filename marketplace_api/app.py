@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from core.logging import configure_logging
 from core.settings import get_settings
+from marketplace_api.cabinet import install_cabinet
 from marketplace_api.errors import install_error_handlers
 from marketplace_api.metrics import install_metrics
 from marketplace_api.routers import public_health
@@ -31,18 +32,30 @@ def create_app() -> FastAPI:
     app.include_router(public_health.router)
     for router in _domain_routers():
         app.include_router(router, prefix=API_PREFIX)
+    install_cabinet(app)  # last: the web cabinet answers what no API route does
     return app
 
 
 def _domain_routers() -> list:
     from marketplace_api.routers import (
+        antifraud,
+        app_offers,
         audience,
+        audit,
         billing,
+        campaigns,
         identity,
+        measurement,
+        notifications,
+        pos,
         pricing,
         public_webhooks,
         retail,
     )
 
-    return [identity.router, retail.router, billing.router, public_webhooks.router,
-            audience.router, pricing.router]
+    # The app's and the checkout's routes first: routes are matched in order, and these
+    # take thousands of requests a second.
+    return [app_offers.router, pos.router,
+            identity.router, retail.router, billing.router, public_webhooks.router,
+            audience.router, pricing.router, campaigns.router,
+            audit.router, notifications.router, antifraud.router, measurement.router]

@@ -8,6 +8,12 @@ requirements, and the objects a path names, loaded and authorised.
   Pass it to the service's `select_*` functions, or `scope.supplier_id` to `retail`'s.
 - `require_roles(*roles)`: a dependency that answers 403 unless the user has one of them.
   Declare it on the route: `dependencies=[Depends(require_roles(Role.admin))]`.
+- `CurrentCaller` and `require_caller_roles(*roles)`: the same check for read-only routes
+  that must answer in milliseconds (the live audience estimate): the user as this worker
+  read them at most `AUTH_CACHE_SECONDS` ago (`identity.service.Caller`), without a session
+  or a thread on a hit. A change through `update_user` applies at once in the worker that
+  made it, in the others within `AUTH_CACHE_SECONDS`. Routes that change data use
+  `CurrentUser`.
 - `ScopedOrganisation`, `ScopedUser`, `ScopedApiKey`, `ScopedProduct`: the object named by
   `{organisation_id}`, `{user_id}`, `{api_key_id}` or `{sku}` in the path, or 404 when it
   is missing *or the caller may not see it*, so ids of other organisations never leak.
@@ -15,6 +21,8 @@ requirements, and the objects a path names, loaded and authorised.
   role does: `dependencies=[Depends(get_user_or_404), Depends(require_roles(Role.admin))]`
   (FastAPI runs each dependency once per request, so the route's `user: ScopedUser`
   parameter gets the same object).
+- `IdempotencyKey`: the `Idempotency-Key` header every money-moving route requires (422
+  without it), scoped to the caller's organisation: `org<id>:<key>`.
 - `ApiClient`: the live API key in the `X-Api-Key` header, else 401; `require_api_key(kind)`
   also answers 403 for a key of another kind; `require_app_key`/`AppClient` and
   `require_pos_key`/`PosClient` are the two kinds, as a router dependency and a parameter.
@@ -22,19 +30,22 @@ requirements, and the objects a path names, loaded and authorised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Header
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from billing import errors as billing_errors
+from core import audit
 from core.db import new_session
 from core.errors import Unauthenticated
 from marketplace_api.identity import errors as identity_errors
 from marketplace_api.identity import service as identity
 from marketplace_api.identity.models import ApiKey, ApiKeyKind, Organisation, Role, User
-from marketplace_api.identity.service import RETAILER_ROLES, Scope
+from marketplace_api.identity.service import RETAILER_ROLES, Caller, Scope
 from retail import service as retail
 from retail.models import Product
 
@@ -67,7 +78,9 @@ def get_current_user(db: DbSession,
                      token: Annotated[str | None, Depends(_bearer)]) -> User:
     if not token:
         raise Unauthenticated("Not authenticated: log in first")
-    return identity.user_for_token(db=db, token=token)
+    user = identity.user_for_token(db=db, token=token)
+    audit.bind_actor(db, user_id=user.id, organisation_id=user.organisation_id)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -94,6 +107,59 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 
 
 require_retailer_staff = require_roles(*RETAILER_ROLES)
+
+
+def _read_caller(token: str) -> Caller:
+    with new_session() as db:
+        return identity.caller_for_token(db=db, token=token)
+
+
+async def get_caller(token: Annotated[str | None, Depends(_bearer)]) -> Caller:
+    # async on purpose: a sync dependency costs a thread hop on every request.
+    if not token:
+        raise Unauthenticated("Not authenticated: log in first")
+    caller = identity.cached_caller(token=token)
+    if caller is None:
+        caller = await run_in_threadpool(_read_caller, token)
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+def require_caller_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
+    """`require_roles` for routes that take the `CurrentCaller` (403 without the role)."""
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(allowed))
+
+    async def check_caller_role(caller: CurrentCaller) -> Caller:
+        if caller.role not in allowed:
+            raise identity_errors.RoleNotAllowed(f"This needs one of the roles: {names}")
+        return caller
+
+    return check_caller_role
+
+
+# --- money-moving requests ----------------------------------------------------------------
+
+def idempotency_key(
+    user: CurrentUser,
+    key: Annotated[str | None, Header(alias="Idempotency-Key",
+                                      description="Unique per intended money movement")] = None,
+) -> str:
+    """The request's Idempotency-Key, scoped to the caller's organisation."""
+    if not key or not key.strip():
+        raise billing_errors.MissingIdempotencyKey(
+            "This request moves money: send an Idempotency-Key header (e.g. a UUID) so that "
+            "a retry cannot move it twice", errors={"Idempotency-Key": "required"})
+    if len(key) > 200:
+        raise billing_errors.MissingIdempotencyKey(
+            "The Idempotency-Key header is longer than 200 characters",
+            errors={"Idempotency-Key": "too long"})
+    return f"org{user.organisation_id}:{key.strip()}"
+
+
+IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
 # --- objects named in the path, loaded and authorised ----------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.audit import audited
 from core.db import Base, UTCDateTime, utcnow
 
 
@@ -48,6 +49,7 @@ class ModelArtifact(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+@audited  # the retailer's own rules: entries without an organisation, for retailer staff
 class Guardrail(Base):
     """A retail marketer's limit: per SKU or category a minimum shelf price and/or a
     maximum discount; the one global row holds the minimum margin over cost."""

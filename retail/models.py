@@ -74,6 +74,10 @@ class Customer(Base):
     loyalty_tier: Mapped[str | None] = mapped_column(String(30))
     has_app: Mapped[bool | None] = mapped_column(Boolean)
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Antifraud (offers): loyalty accounts sharing a phone (a hash, never the number) or a
+    # device are one person collecting several shoppers' personal discounts.
+    phone_hash: Mapped[str | None] = mapped_column(String(128), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 class ReceiptLine(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from core import migrate
 from core.db import reset_caches
+from marketplace_api.identity.service import forget_callers
 from tests.servers import ThrowawayPostgres, ThrowawayRedis
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
@@ -38,6 +39,8 @@ def point_at(monkeypatch: pytest.MonkeyPatch, database_url: str,
 def _forget_cached_engines():
     yield
     reset_caches()
+    # Remembered logins too: user 3's token in one test's database is not the next test's.
+    forget_callers()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.audit import audited
 from core.db import Base, UTCDateTime, enum_type, utcnow
 
 
@@ -28,6 +29,7 @@ class ApiKeyKind(enum.StrEnum):
     pos = "pos"
 
 
+@audited(organisation="id")
 class Organisation(Base):
     __tablename__ = "identity_organisation"
     __table_args__ = (
@@ -45,6 +47,7 @@ class Organisation(Base):
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
 
+@audited(organisation="organisation_id", exclude=("password_hash",))
 class User(Base):
     __tablename__ = "identity_user"
 
@@ -61,6 +64,7 @@ class User(Base):
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
 
+@audited(organisation="organisation_id", exclude=("key_hash",))
 class ApiKey(Base):
     """A key for the mobile app or the checkout. Only a SHA-256 of the secret is kept: the
     secret is random and long, so a slow password hash would only slow every request."""

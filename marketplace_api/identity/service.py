@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -15,8 +17,8 @@ from typing import NamedTuple
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, event, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from core.db import utcnow
 from core.settings import get_settings
@@ -206,6 +208,7 @@ def update_user(*, db: Session, user: User, full_name: str | None = None,
     if is_active is not None:
         user.is_active = is_active
     db.flush()
+    _forget_caller_after_commit(db, user.id)
     return user
 
 
@@ -296,13 +299,109 @@ def decode_token(token: str) -> TokenClaims:
 def user_for_token(*, db: Session, token: str) -> User:
     """The active user a token names. Role and organisation are read from the database,
     so a demotion or a deactivation takes effect at once, not when the token expires."""
-    claims = decode_token(token)
-    user = db.get(User, claims.user_id)
+    return _active_user(db, decode_token(token))
+
+
+def _active_user(db: Session, claims: TokenClaims) -> User:
+    # With the organisation in the same query: every route's scope needs it.
+    user = db.get(User, claims.user_id, options=[joinedload(User.organisation)])
     if user is None:
         raise errors.InvalidToken("Invalid token")
     if not user.is_active:
         raise errors.InactiveUser("This account is deactivated")
     return user
+
+
+# --- the caller, remembered for a few seconds ---------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A logged-in user as a read-only route needs them: who, in which organisation, with
+    which role, seeing what. Unlike a `User` it is bound to no session, so an API worker
+    may keep it between requests (`cached_caller`)."""
+
+    user_id: int
+    organisation_id: int
+    role: Role
+    scope: Scope
+
+
+class _Callers:
+    """What this worker last read of each token's user, for `AUTH_CACHE_SECONDS`.
+
+    Keyed by the whole token: a token found here had its signature checked when it was
+    stored, so only its expiry is checked again (verifying the signature costs more than
+    the rest of the lookup). A change made through `update_user` forgets the user in this
+    worker when it commits; other workers read the user again within `AUTH_CACHE_SECONDS`.
+    A reader that began before a change never stores what it read (the generation moved).
+    """
+
+    def __init__(self, *, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self.generation = 0
+        # token -> (monotonic deadline, token expiry as a UNIX time, caller)
+        self._entries: dict[str, tuple[float, float, Caller]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Caller | None:
+        entry = self._entries.get(token)
+        if entry is None or entry[0] <= time.monotonic() or entry[1] <= time.time():
+            return None
+        return entry[2]
+
+    def put(self, token: str, caller: Caller, *, expires_at: datetime, generation: int,
+            seconds: float) -> None:
+        if seconds <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= self.max_entries:
+                self._entries = {key: entry for key, entry in self._entries.items()
+                                 if entry[0] > now}
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+            self._entries[token] = (now + seconds, expires_at.timestamp(), caller)
+
+    def forget(self, user_id: int | None = None) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries = {} if user_id is None else {
+                key: entry for key, entry in self._entries.items()
+                if entry[2].user_id != user_id}
+
+
+_callers = _Callers()
+
+
+def cached_caller(*, token: str) -> Caller | None:
+    """The caller of a token this worker checked less than `AUTH_CACHE_SECONDS` ago and
+    that has not expired since, else None (then `caller_for_token`). No I/O."""
+    return _callers.get(token)
+
+
+def caller_for_token(*, db: Session, token: str) -> Caller:
+    """The active user a token names, checked as in `user_for_token` and remembered for
+    `AUTH_CACHE_SECONDS` in this worker."""
+    generation = _callers.generation
+    claims = decode_token(token)
+    user = _active_user(db, claims)
+    caller = Caller(user_id=user.id, organisation_id=user.organisation_id, role=user.role,
+                    scope=scope_of(user))
+    _callers.put(token, caller, expires_at=claims.expires_at, generation=generation,
+                 seconds=get_settings().auth_cache_seconds)
+    return caller
+
+
+def forget_callers(*, user_id: int | None = None) -> None:
+    """Read this user (or everyone) from the database on their next request."""
+    _callers.forget(user_id)
+
+
+def _forget_caller_after_commit(db: Session, user_id: int) -> None:
+    event.listen(db, "after_commit", lambda _session: forget_callers(user_id=user_id),
+                 once=True)
 
 
 # --- API keys ------------------------------------------------------------------------------

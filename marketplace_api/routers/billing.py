@@ -13,10 +13,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy import ColumnElement
 
-from billing import errors as billing_errors
 from billing import service as billing
 from billing.models import Account, AccountKind, Posting, TopUp, Transaction
 from billing.schemas import (
@@ -34,6 +33,7 @@ from marketplace_api.deps import (
     CurrentScope,
     CurrentUser,
     DbSession,
+    IdempotencyKey,
     get_current_user,
     require_roles,
 )
@@ -97,26 +97,6 @@ TOP_UPS = ListSpec(
     filters={"id": equals(TopUp.id), "organisation_id": equals(TopUp.organisation_id),
              "status": equals(TopUp.status), "method": equals(TopUp.method)},
 )
-
-
-def idempotency_key(
-    user: CurrentUser,
-    key: Annotated[str | None, Header(alias="Idempotency-Key",
-                                      description="Unique per intended money movement")] = None,
-) -> str:
-    """The request's Idempotency-Key, scoped to the caller's organisation."""
-    if not key or not key.strip():
-        raise billing_errors.MissingIdempotencyKey(
-            "This request moves money: send an Idempotency-Key header (e.g. a UUID) so that "
-            "a retry cannot move it twice", errors={"Idempotency-Key": "required"})
-    if len(key) > 200:
-        raise billing_errors.MissingIdempotencyKey(
-            "The Idempotency-Key header is longer than 200 characters",
-            errors={"Idempotency-Key": "too long"})
-    return f"org{user.organisation_id}:{key.strip()}"
-
-
-IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
 def get_account_or_404(db: DbSession, scope: CurrentScope, account_id: int) -> Any:

@@ -133,6 +133,8 @@ CUSTOMERS = TableSpec(
         Column("loyalty_tier", Kind.TEXT),
         Column("has_app", Kind.BOOL),
         Column("registered_at", Kind.TS),
+        Column("phone_hash", Kind.TEXT),
+        Column("device_id", Kind.TEXT),
     ),
 )
 

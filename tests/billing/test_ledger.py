@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from billing import errors
 from billing import service as billing
-from billing.models import Balance, Posting, Transaction, TransactionKind
+from billing.models import Account, Balance, Posting, Transaction, TransactionKind
 from core.db import session_scope
 
 ORG = 11
@@ -101,9 +101,31 @@ def test_activation_fails_cleanly_when_the_budget_is_short(any_db):
     assert_sound()
 
 
+def test_a_launch_spreads_the_budget_over_every_shard(any_db):
+    """Concurrent activations find money in every shard, not only in the one a launch
+    happened to credit; the budget is used to the last kopeck and not one more."""
+    funded(10_007)
+    with session_scope() as db:
+        billing.hold_campaign_budget(db=db, organisation_id=ORG, campaign_id="c1",
+                                     amount_minor=10_007, currency="RUB",
+                                     idempotency_key=key())
+        shards = sorted(db.scalars(select(Balance.balance_minor).join(
+            Account, Account.id == Balance.account_id).where(Account.kind == "budget")))
+    assert shards == [625] * 15 + [632]
+    for _ in range(16):
+        with session_scope() as db:
+            billing.authorize(db=db, organisation_id=ORG, campaign_id="c1", amount_minor=625,
+                              currency="RUB", idempotency_key=key())
+    with session_scope() as db, pytest.raises(errors.InsufficientFunds):
+        billing.authorize(db=db, organisation_id=ORG, campaign_id="c1", amount_minor=8,
+                          currency="RUB", idempotency_key=key())
+    assert balances() == {"available": 0, "budget": 7, "authorized": 10_000}
+    assert_sound()
+
+
 def test_a_budget_spread_over_shards_still_pays_one_large_activation(any_db):
-    """No single shard holds 9,000 after many small holds land on random shards, yet the
-    total does: the debit rebalances the shards and succeeds; 1 kopeck more fails."""
+    """No single shard holds 9,000 after many small holds (each spread over the shards),
+    yet the total does: the debit rebalances the shards and succeeds; 1 kopeck more fails."""
     funded(10_000)
     for _ in range(40):
         with session_scope() as db:

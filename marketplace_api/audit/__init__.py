@@ -1,0 +1,1 @@
+"""The audit log as users read it: recorded changes and the ledger's money movements."""

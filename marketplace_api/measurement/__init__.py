@@ -1,0 +1,1 @@
+"""Measurement: the campaign report with its incremental effect, and the settlement feed."""

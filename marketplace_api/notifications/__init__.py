@@ -1,0 +1,1 @@
+"""Notifications to organisations: in-app messages and email through an outbox."""

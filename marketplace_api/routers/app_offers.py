@@ -1,0 +1,129 @@
+"""HTTP routes of the retailer's mobile app (API key of kind `app`): a shopper's offers,
+taking an offer, and impressions and clicks. Rate-limited per key (APP_RATE_LIMIT).
+
+The offers list is served from this worker's in-memory index (`offers.index`), which the
+router's lifespan loads before the worker takes requests; nothing on that path waits for
+the database, except the one-time authorisation of an automatic campaign's offer the
+first time it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from core.db import new_session
+from marketplace_api.deps import DbSession
+from marketplace_api.offers import errors, index, service
+from marketplace_api.offers.index import OfferIndex, ServedOffer
+from marketplace_api.offers.ratelimit import app_access
+from marketplace_api.offers.schemas import (
+    LABELS,
+    ActivationRead,
+    EventBatch,
+    EventsRead,
+    Lang,
+    OfferRead,
+)
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(index.current)  # the index is loaded before the first request
+    yield
+    await run_in_threadpool(index.stop_current)
+
+
+router = APIRouter(prefix="/app", tags=["app"], lifespan=_lifespan,
+                   dependencies=[Depends(app_access)])
+
+CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _authorise_first_serve(customer_id: str, offers: list[ServedOffer]) -> set[int]:
+    """Automatic campaigns' offers are activated the first time they are shown; those
+    whose budget is short are not shown."""
+    done: set[int] = set()
+    db = new_session()
+    try:
+        for offer in offers:
+            try:
+                service.activate(db=db, customer_id=customer_id, offer_id=offer.offer_id,
+                                 automatic=True)
+                done.add(offer.offer_id)
+            except (errors.BudgetExhausted, errors.OfferNotLive):
+                continue
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+    return done
+
+
+def _as_json(offer: ServedOffer, found: OfferIndex, label: str, activated: bool) -> dict:
+    name, brand, supplier, currency = found.product(offer.sku)
+    return {"offer_id": offer.offer_id, "campaign_id": offer.campaign.id, "sku": offer.sku,
+            "name": name, "brand": brand, "supplier": supplier,
+            "regular_price_minor": offer.regular_minor,
+            "personal_price_minor": offer.personal_minor, "currency": currency,
+            "discount_bp": offer.discount_bp, "discount_percent": offer.discount_bp / 100,
+            "label": label, "valid_until": offer.campaign.valid_until,
+            "limit_units_per_week": offer.campaign.limit,
+            "units_left_this_week": offer.units_left, "activated": activated}
+
+
+@router.get("/shoppers/{customer_id}/offers", response_model=list[OfferRead])
+async def shopper_offers(
+    customer_id: CustomerId,
+    store_id: Annotated[str | None, Query(min_length=1, max_length=64,
+                                          description="only offers valid in this store")] = None,
+    lang: Annotated[Lang, Query(description="language of the label")] = "ru",
+) -> Response:
+    """The shopper's live offers, the likeliest purchase first: active campaigns in their
+    period, valid in the store, with budget left and units left this week. Holdout
+    shoppers get none of their campaign's offers."""
+    found = index.current()
+    if store_id is not None and store_id not in found.catalogue.store_regions:
+        raise errors.UnknownStore(f"No store {store_id!r}", errors={"store_id": "unknown store"})
+    served = found.serve(customer_id, store_id=store_id)
+    first_serve = [o for o in served if o.campaign.automatic and not o.activated]
+    authorised = (await run_in_threadpool(_authorise_first_serve, customer_id, first_serve)
+                  if first_serve else set())
+    label = LABELS[lang]
+    body = [_as_json(o, found, label, o.activated or o.offer_id in authorised) for o in served
+            if not (o.campaign.automatic and not o.activated) or o.offer_id in authorised]
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.post("/shoppers/{customer_id}/offers/{offer_id}/activate",
+             response_model=ActivationRead)
+def activate_offer(db: DbSession, customer_id: CustomerId,
+                   offer_id: Annotated[int, Path(ge=1, le=2**62)]) -> ActivationRead:
+    """The shopper takes the offer: the most they can save this week is set aside from
+    the campaign's budget. Repeating it answers the same. A budget too short is a 409
+    `budget_exhausted`, and the offer is no longer shown."""
+    done = service.activate(db=db, customer_id=customer_id, offer_id=offer_id)
+    allowance = done.allowance
+    limit = done.campaign.limit_units_per_week
+    return ActivationRead(
+        offer_id=done.offer.id, campaign_id=done.campaign.id,
+        authorized_minor=allowance.amount_minor if allowance else 0,
+        currency=done.offer.currency,
+        units_left_this_week=(allowance.units_limit - allowance.units_used) if allowance
+        else limit, valid_until=done.campaign.ends_at)
+
+
+@router.post("/events", response_model=EventsRead)
+def record_events(db: DbSession, batch: EventBatch) -> EventsRead:
+    """Impressions and clicks in batches of up to 1,000; an event id sent again counts
+    once."""
+    done = service.record_events(db=db, batch=batch)
+    return EventsRead(accepted=done.accepted, duplicates=done.duplicates,
+                      rejected=done.rejected)
