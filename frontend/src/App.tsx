@@ -9,6 +9,10 @@ import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
 import { Layout } from "./layout/Layout";
 import accounts from "./accounts";
+import antifraud from "./antifraud";
+import { ApprovalQueue } from "./approvals";
+import audit from "./audit";
+import campaigns from "./campaigns";
 import guardrails from "./guardrails";
 import ledger from "./ledger";
 import organisations from "./organisations";
@@ -30,6 +34,7 @@ export const App = () => (
     disableTelemetry
     requireAuth
   >
+    <Resource name="campaigns" {...campaigns} />
     <Resource name="segments" {...segments} />
     <Resource name="accounts" {...accounts} />
     <Resource name="ledger" {...ledger} />
@@ -37,8 +42,14 @@ export const App = () => (
     <Resource name="guardrails" {...guardrails} />
     <Resource name="organisations" {...organisations} />
     <Resource name="users" {...users} />
+    <Resource name="audit" {...audit} />
+    <Resource name="antifraud" {...antifraud} />
+    <Resource name="notifications" />
+    <Resource name="products" recordRepresentation="name" />
+    <Resource name="stores" recordRepresentation="name" />
     <CustomRoutes>
       <Route path="/balance" element={<BalancePage />} />
+      <Route path="/approvals" element={<ApprovalQueue />} />
     </CustomRoutes>
   </Admin>
 );

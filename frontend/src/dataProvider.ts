@@ -34,8 +34,10 @@ function listQuery(params: GetListParams): string {
 }
 
 /** The path of a resource's collection; the API groups a few under another path. */
+const PATHS: Partial<Record<string, string>> = { antifraud: "/antifraud/flags" };
+
 function collectionPath(resource: string): string {
-  return `/${resource}`;
+  return PATHS[resource] ?? `/${resource}`;
 }
 
 async function getList(resource: string, params: GetListParams): Promise<{ data: any[]; total: number }> {
@@ -56,7 +58,8 @@ export const dataProvider: DataProvider = {
   },
 
   async getMany(resource, params) {
-    const key = resource === "products" ? "sku" : "id";
+    // Products are keyed by SKU, which the API filters as `id`.
+    const key = "id";
     const { data } = await getList(resource, {
       filter: { [key]: params.ids }, pagination: { page: 1, perPage: Math.max(params.ids.length, 1) },
       signal: params.signal,

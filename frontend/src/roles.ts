@@ -10,17 +10,23 @@ const READ: Action[] = ["list", "show", "export"];
 export const ACCESS: Record<Role, Record<string, Action[]>> = {
   supplier_manager: {
     dashboard: READ,
+    campaigns: ["list", "show", "create", "edit"],
     segments: ALL,
     balance: READ,
     ledger: READ,
     topups: READ,
+    audit: READ,
   },
   retail_marketer: {
     dashboard: READ,
+    approvals: READ,
+    campaigns: ["list", "show", "create", "edit"],
     segments: ALL,
     guardrails: ALL,
     organisations: ["list", "show", "create"],
     users: ["list", "show", "create"],
+    antifraud: READ,
+    audit: READ,
   },
   finance_officer: {
     dashboard: READ,
@@ -28,9 +34,12 @@ export const ACCESS: Record<Role, Record<string, Action[]>> = {
     ledger: READ,
     topups: [...READ, "create"],
     organisations: ["list", "show"],
+    audit: READ,
   },
   admin: {
     dashboard: READ,
+    approvals: READ,
+    campaigns: ["list", "show", "create", "edit"],
     segments: ALL,
     guardrails: ALL,
     organisations: ["list", "show", "create"],
@@ -38,6 +47,8 @@ export const ACCESS: Record<Role, Record<string, Action[]>> = {
     accounts: READ,
     ledger: READ,
     topups: [...READ, "create"],
+    antifraud: READ,
+    audit: READ,
   },
 };
 

@@ -545,6 +545,9 @@ def _record(db: Session, campaign: Campaign, from_status: CampaignStatus | None,
                         reason=reason, actor_user_id=user_id))
     db.flush()
     db.expire(campaign, ["history"])
+    if to_status == CampaignStatus.ended:
+        notifications.announce_campaign_end(db=db, campaign=campaign, reason=reason)
+        return
     label = STATUS_LABELS[to_status]
     body = f"Кампания «{campaign.name}» (№ {campaign.id}): {label}."
     if reason:

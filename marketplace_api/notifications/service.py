@@ -174,14 +174,22 @@ def check_campaign_budgets(*, db: Session) -> int:
         Campaign.status == CampaignStatus.ended,
         Campaign.ended_at >= utcnow() - ENDED_LOOKBACK).order_by(Campaign.id))
     for campaign in ended:
-        name = campaign.name
-        sent += _campaign_notice(
-            db, campaign, NotificationKind.campaign_ended, f"campaign:{campaign.id}:ended",
-            f"Кампания «{name}» завершена / Campaign ended",
-            f"Кампания «{name}» завершена; неизрасходованный остаток бюджета возвращён на "
+        sent += announce_campaign_end(db=db, campaign=campaign)
+    return sent
+
+
+def announce_campaign_end(*, db: Session, campaign: Campaign, reason: str | None = None) -> bool:
+    """The campaign's end notice, once: the campaigns service sends it when the campaign
+    ends (in place of a plain status notice); the budget check catches any it missed."""
+    name = campaign.name
+    body = (f"Кампания «{name}» завершена; неизрасходованный остаток бюджета возвращён на "
             f"ваш счёт.\nCampaign \"{name}\" has ended; the unspent budget is back in your "
             f"balance.")
-    return sent
+    if reason:
+        body += f"\nПричина / reason: {reason}"
+    return _campaign_notice(
+        db, campaign, NotificationKind.campaign_ended, f"campaign:{campaign.id}:ended",
+        f"Кампания «{name}» завершена / Campaign ended", body)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -119,12 +119,16 @@ def test_approval_flow_end_to_end_with_roles_and_money(pg_client, pg_world):
     assert timeline[2]["reason"] == "Discount too deep for the season"
     assert timeline[2]["actor_user_id"] == market.marketer_id
     assert timeline[-1]["reason"] == "Out of stock"
-    # The owner was told of every step, and every change of the campaign is audited.
+    # The owner was told of every step (the last by the end notice, with the reason, once),
+    # and every change of the campaign is audited.
     with session_scope() as db:
-        told = db.scalars(select(Notification.subject).where(
-            Notification.campaign_id == cid, Notification.kind == "campaign_status",
-            Notification.organisation_id == market.org_a_id)).all()
-        assert len(told) == len(steps)
+        told = db.scalars(select(Notification.kind).where(
+            Notification.campaign_id == cid,
+            Notification.organisation_id == market.org_a_id).order_by(Notification.id)).all()
+        assert told == ["campaign_status"] * (len(steps) - 1) + ["campaign_ended"]
+        end_notice = db.scalars(select(Notification.body).where(
+            Notification.campaign_id == cid, Notification.kind == "campaign_ended")).one()
+        assert "Out of stock" in end_notice
         changes = db.scalars(select(AuditEntry).where(AuditEntry.entity_type == "campaign",
                                                       AuditEntry.entity_id == str(cid))
                              .order_by(AuditEntry.id)).all()

@@ -2,6 +2,7 @@ import { Box, Typography } from "@mui/material";
 import type { ReactNode } from "react";
 import { AppBar, Layout as RaLayout, TitlePortal, useGetIdentity, useTranslate } from "react-admin";
 
+import { NotificationBell } from "../notifications/NotificationBell";
 import { Menu } from "./Menu";
 
 /** Who is logged in, for which organisation and in which role: always in view. */
@@ -20,6 +21,7 @@ const WhoAmI = () => {
 const CabinetAppBar = () => (
   <AppBar>
     <TitlePortal />
+    <NotificationBell />
     <WhoAmI />
   </AppBar>
 );

@@ -1,16 +1,24 @@
 // The menu: what the logged-in role works with, in the order it works. The role decides it
 // here at once, rather than one access check per item.
 import AccountBalanceWalletIcon from "@mui/icons-material/AccountBalanceWallet";
-import { createElement } from "react";
+import FactCheckIcon from "@mui/icons-material/FactCheck";
+import { createElement, type ReactElement } from "react";
 import { Menu as RaMenu, useGetIdentity, useResourceDefinitions, useTranslate } from "react-admin";
 
 import type { Role } from "../api";
 
 const ITEMS: Record<Role, string[]> = {
-  supplier_manager: ["segments", "balance", "ledger", "topups"],
-  retail_marketer: ["segments", "guardrails", "organisations", "users"],
-  finance_officer: ["accounts", "topups", "ledger", "organisations"],
-  admin: ["segments", "guardrails", "accounts", "topups", "ledger", "organisations", "users"],
+  supplier_manager: ["campaigns", "segments", "balance", "ledger", "topups", "audit"],
+  retail_marketer: ["approvals", "campaigns", "segments", "guardrails", "antifraud", "organisations", "users", "audit"],
+  finance_officer: ["accounts", "topups", "ledger", "organisations", "audit"],
+  admin: ["approvals", "campaigns", "segments", "guardrails", "antifraud", "accounts", "topups", "ledger",
+    "organisations", "users", "audit"],
+};
+
+/** Pages that are not a resource's list: their path, label and icon. */
+const PAGES: Record<string, { to: string; label: string; icon: ReactElement }> = {
+  balance: { to: "/balance", label: "vitrina.menu.balance", icon: <AccountBalanceWalletIcon /> },
+  approvals: { to: "/approvals", label: "vitrina.menu.approvals", icon: <FactCheckIcon /> },
 };
 
 export const Menu = () => {
@@ -22,9 +30,9 @@ export const Menu = () => {
     <RaMenu>
       <RaMenu.DashboardItem />
       {(role ? ITEMS[role] : []).map((name) =>
-        name === "balance" ? (
-          <RaMenu.Item key={name} to="/balance" primaryText={translate("vitrina.menu.balance")}
-                       leftIcon={<AccountBalanceWalletIcon />} />
+        PAGES[name] ? (
+          <RaMenu.Item key={name} to={PAGES[name].to} primaryText={translate(PAGES[name].label)}
+                       leftIcon={PAGES[name].icon} />
         ) : (
           <RaMenu.Item key={name} to={`/${name}`}
                        primaryText={translate(`resources.${name}.name`, { smart_count: 2 })}
