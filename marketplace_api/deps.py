@@ -21,6 +21,7 @@ requirements, and the objects a path names, loaded and authorised.
   role does: `dependencies=[Depends(get_user_or_404), Depends(require_roles(Role.admin))]`
   (FastAPI runs each dependency once per request, so the route's `user: ScopedUser`
   parameter gets the same object).
+- `PathId`: a database id in the path, 1 … 2³¹−1 (the range of the id columns), else 422.
 - `IdempotencyKey`: the `Idempotency-Key` header every money-moving route requires (422
   without it), scoped to the caller's organisation: `org<id>:<key>`.
 - `ApiClient`: the live API key in the `X-Api-Key` header, else 401; `require_api_key(kind)`
@@ -33,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
@@ -164,16 +165,20 @@ IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 # --- objects named in the path, loaded and authorised ----------------------------------------
 
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
 def get_organisation_or_404(db: DbSession, scope: CurrentScope,
-                            organisation_id: int) -> Organisation:
+                            organisation_id: PathId) -> Organisation:
     return identity.get_organisation(db=db, organisation_id=organisation_id, scope=scope)
 
 
-def get_user_or_404(db: DbSession, scope: CurrentScope, user_id: int) -> User:
+def get_user_or_404(db: DbSession, scope: CurrentScope, user_id: PathId) -> User:
     return identity.get_user(db=db, user_id=user_id, scope=scope)
 
 
-def get_api_key_or_404(db: DbSession, scope: CurrentScope, api_key_id: int) -> ApiKey:
+def get_api_key_or_404(db: DbSession, scope: CurrentScope, api_key_id: PathId) -> ApiKey:
     return identity.get_api_key(db=db, api_key_id=api_key_id, scope=scope)
 
 

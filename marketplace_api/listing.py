@@ -26,13 +26,15 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Response
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import Invalid
 
 DEFAULT_RANGE = (0, 24)
 MAX_PAGE_SIZE = 1000
+MAX_INT = 2**31 - 1  # an INTEGER column's range; BIGINT columns take up to MAX_BIGINT
+MAX_BIGINT = 2**63 - 1
 
 # A filter gets its name in the request (for error messages) and the value asked for.
 Filter = Callable[[str, Any], ColumnElement[bool]]
@@ -77,7 +79,7 @@ def parse_list_params(*, sort: str | None, range_: str | None,
         value = _json("range", range_)
         if (not isinstance(value, list) or len(value) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-                or not 0 <= value[0] <= value[1]):
+                or not 0 <= value[0] <= value[1] <= MAX_INT):
             raise _invalid("range", "expected [first, last] with 0 <= first <= last")
         start, end = value
         if end - start + 1 > MAX_PAGE_SIZE:
@@ -121,9 +123,13 @@ def _coerce(column: ColumnElement, name: str, value: Any) -> Any:
     try:
         if python_type is int and isinstance(value, float):
             raise ValueError
-        return python_type(value)
+        coerced = python_type(value)
     except (TypeError, ValueError) as exc:
         raise _invalid(f"filter.{name}", f"not a valid {python_type.__name__}") from exc
+    limit = MAX_BIGINT if isinstance(column.type, BigInteger) else MAX_INT
+    if python_type is int and not -limit <= coerced <= limit:
+        raise _invalid(f"filter.{name}", "out of range")
+    return coerced
 
 
 def equals(column: ColumnElement) -> Filter:

@@ -45,6 +45,7 @@ from marketplace_api.campaigns.models import (
 from marketplace_api.campaigns.schemas import CampaignCreate, CampaignFields, CampaignUpdate
 from marketplace_api.identity.models import Organisation, OrganisationKind
 from marketplace_api.notifications import service as notifications
+from marketplace_api.offers import service as offers
 from pricing_ai import service as pricing
 from pricing_ai.schemas import DepthMode as ForecastDepth
 from pricing_ai.schemas import ForecastRead, ForecastRequest
@@ -444,17 +445,23 @@ def stop(*, db: Session, campaign: Campaign, idempotency_key: str, user_id: int 
 
 def _finish(db: Session, campaign: Campaign, *, key: str, user_id: int | None,
             stopped_early: bool, reason: str) -> None:
-    _give_budget_back(db, campaign, key=key, user_id=user_id)
     campaign.stopped_early = stopped_early
     campaign.ended_at = utcnow()
+    # Ended first: the offers go, and the shoppers' unused allowances return to the budget.
     _record(db, campaign, campaign.status, CampaignStatus.ended, user_id=user_id,
             reason=reason)
+    _give_budget_back(db, campaign, key=key, user_id=user_id)
 
 
 def _give_budget_back(db: Session, campaign: Campaign, *, key: str,
                       user_id: int | None) -> None:
-    """Release every open authorisation, then the budget's rest, to the owner's balance."""
+    """Release every open authorisation, then the budget's rest, to the owner's balance.
+    Authorisations whose receipts wait for antifraud review stay: the review settles them
+    and returns what is left (offers.service.approve_flag / reject_flag)."""
+    under_review = offers.authorizations_under_review(db=db, campaign_id=campaign.id)
     for authorization_id in billing.open_authorizations(db=db, campaign_id=str(campaign.id)):
+        if authorization_id in under_review:
+            continue
         billing.release_authorization(db=db, authorization_id=authorization_id,
                                       idempotency_key=f"{key}:authorization:{authorization_id}",
                                       actor_user_id=user_id)
@@ -545,6 +552,7 @@ def _record(db: Session, campaign: Campaign, from_status: CampaignStatus | None,
                         reason=reason, actor_user_id=user_id))
     db.flush()
     db.expire(campaign, ["history"])
+    offers.on_campaign_status(db=db, campaign_id=campaign.id)
     if to_status == CampaignStatus.ended:
         notifications.announce_campaign_end(db=db, campaign=campaign, reason=reason)
         return

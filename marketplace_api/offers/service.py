@@ -603,10 +603,33 @@ def _held_lines(db: Session, flag: FraudFlag) -> list[ReceiptLine]:
                            .with_for_update()))
 
 
+def authorizations_under_review(*, db: Session, campaign_id: int) -> set[int]:
+    """The campaign's authorisations with receipts waiting for antifraud review: they stay
+    open when the campaign ends, until the review settles them."""
+    return set(db.scalars(
+        select(Allowance.authorization_id)
+        .join(ReceiptLine, ReceiptLine.allowance_id == Allowance.id)
+        .where(Allowance.campaign_id == campaign_id, ReceiptLine.status == LineStatus.held)))
+
+
+def _settle_if_ended(db: Session, campaign_ids: set[int], *, key: str) -> None:
+    """After a review of a campaign that has ended meanwhile: its allowances and the rest of
+    its budget go back to the owner, as they would have at the end."""
+    for campaign_id in sorted(campaign_ids):
+        campaign = db.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.ended:
+            continue
+        release_allowances(db=db, campaign_id=campaign_id)
+        billing.release_campaign_budget(
+            db=db, organisation_id=campaign.organisation_id, campaign_id=str(campaign_id),
+            currency=campaign.currency, idempotency_key=f"{key}:campaign:{campaign_id}")
+
+
 def approve_flag(*, db: Session, flag_id: int, user_id: int | None) -> FraudFlag:
     """The marketer finds the receipt fine: the held discounts are captured now."""
     flag = _open_flag(db, flag_id)
-    for row in _held_lines(db, flag):
+    held = _held_lines(db, flag)
+    for row in held:
         amount = row.discount_minor - row.returned_discount_minor
         if amount > 0:
             allowance = db.get(Allowance, row.allowance_id)
@@ -619,6 +642,8 @@ def approve_flag(*, db: Session, flag_id: int, user_id: int | None) -> FraudFlag
             # What was returned while held was never captured: nothing left to reverse.
             row.discount_minor, row.returned_discount_minor = amount, 0
         row.status = LineStatus.captured
+    db.flush()
+    _settle_if_ended(db, {row.campaign_id for row in held}, key=f"fraud-flag:{flag.id}")
     return _reviewed(db, flag, FlagStatus.approved, user_id)
 
 
@@ -627,10 +652,11 @@ def reject_flag(*, db: Session, flag_id: int, user_id: int | None) -> FraudFlag:
     shopper's allowances it used are released back to the campaign's budget (no more
     discount on those offers this week)."""
     flag = _open_flag(db, flag_id)
-    allowance_ids = set()
+    allowance_ids, campaign_ids = set(), set()
     for row in _held_lines(db, flag):
         row.status = LineStatus.released
         allowance_ids.add(row.allowance_id)
+        campaign_ids.add(row.campaign_id)
     db.flush()
     for allowance_id in sorted(allowance_ids):
         allowance = db.execute(select(Allowance).where(Allowance.id == allowance_id)
@@ -639,6 +665,7 @@ def reject_flag(*, db: Session, flag_id: int, user_id: int | None) -> FraudFlag:
             ReceiptLine.allowance_id == allowance_id, ReceiptLine.status == LineStatus.held))
         if allowance.status == AllowanceStatus.open and not still_held:
             _release(db, allowance)
+    _settle_if_ended(db, campaign_ids, key=f"fraud-flag:{flag.id}")
     return _reviewed(db, flag, FlagStatus.rejected, user_id)
 
 

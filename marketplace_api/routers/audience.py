@@ -35,6 +35,7 @@ from marketplace_api.deps import (
     CurrentScope,
     CurrentUser,
     DbSession,
+    PathId,
     require_caller_roles,
     require_retailer_staff,
 )
@@ -81,7 +82,7 @@ router = APIRouter(tags=["audience"], dependencies=[Depends(audience_caller)],
                    lifespan=_preload_snapshot)
 
 
-def get_segment_or_404(db: DbSession, scope: CurrentScope, segment_id: int) -> Segment:
+def get_segment_or_404(db: DbSession, scope: CurrentScope, segment_id: PathId) -> Segment:
     return audience.get_segment(db=db, segment_id=segment_id,
                                 organisation_id=scope.organisation_id)
 

@@ -34,6 +34,7 @@ from marketplace_api.deps import (
     CurrentUser,
     DbSession,
     IdempotencyKey,
+    PathId,
     get_current_user,
     require_roles,
 )
@@ -99,7 +100,7 @@ TOP_UPS = ListSpec(
 )
 
 
-def get_account_or_404(db: DbSession, scope: CurrentScope, account_id: int) -> Any:
+def get_account_or_404(db: DbSession, scope: CurrentScope, account_id: PathId) -> Any:
     return billing.get_account(db=db, account_id=account_id,
                                organisation_id=scope.organisation_id)
 

@@ -32,6 +32,7 @@ from marketplace_api.deps import (
     CurrentUser,
     DbSession,
     IdempotencyKey,
+    PathId,
     get_current_user,
     require_roles,
 )
@@ -58,7 +59,7 @@ CAMPAIGNS = ListSpec(
 router = APIRouter(tags=["campaigns"], dependencies=[Depends(get_current_user)])
 
 
-def get_campaign_or_404(db: DbSession, scope: CurrentScope, campaign_id: int) -> Campaign:
+def get_campaign_or_404(db: DbSession, scope: CurrentScope, campaign_id: PathId) -> Campaign:
     return campaigns.get_campaign(db=db, campaign_id=campaign_id,
                                   organisation_id=scope.organisation_id)
 

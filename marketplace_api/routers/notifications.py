@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from marketplace_api.deps import CurrentUser, DbSession, get_current_user, require_roles
+from marketplace_api.deps import (
+    CurrentUser,
+    DbSession,
+    PathId,
+    get_current_user,
+    require_roles,
+)
 from marketplace_api.identity.models import Role
 from marketplace_api.listing import ListQuery, ListSpec, equals, fetch_page, is_null
 from marketplace_api.notifications import service as notifications
@@ -48,14 +54,14 @@ def unread_count(db: DbSession, user: CurrentUser) -> UnreadCount:
 
 @router.get("/notifications/{notification_id}", response_model=NotificationRead,
             dependencies=[Depends(require_roles(*EVERY_ROLE))])
-def get_notification(db: DbSession, user: CurrentUser, notification_id: int) -> Notification:
+def get_notification(db: DbSession, user: CurrentUser, notification_id: PathId) -> Notification:
     return notifications.get_notification(db=db, notification_id=notification_id,
                                           organisation_id=user.organisation_id)
 
 
 @router.post("/notifications/{notification_id}/read", response_model=NotificationRead,
              dependencies=[Depends(require_roles(*EVERY_ROLE))])
-def mark_read(db: DbSession, user: CurrentUser, notification_id: int) -> Notification:
+def mark_read(db: DbSession, user: CurrentUser, notification_id: PathId) -> Notification:
     notification = notifications.get_notification(db=db, notification_id=notification_id,
                                                   organisation_id=user.organisation_id)
     return notifications.mark_read(db=db, notification=notification, user_id=user.id)

@@ -12,6 +12,7 @@ from marketplace_api.deps import (
     CurrentScope,
     CurrentUser,
     DbSession,
+    PathId,
     require_retailer_staff,
     require_roles,
 )
@@ -48,7 +49,7 @@ MODELS = ListSpec(
 router = APIRouter(tags=["pricing"])
 
 
-def get_guardrail_or_404(db: DbSession, guardrail_id: int) -> Guardrail:
+def get_guardrail_or_404(db: DbSession, guardrail_id: PathId) -> Guardrail:
     return pricing.get_guardrail(db=db, guardrail_id=guardrail_id)
 
 

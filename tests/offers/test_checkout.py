@@ -239,6 +239,39 @@ def test_accounts_sharing_a_phone_are_held_and_a_rejection_releases(client, worl
     assert balances["authorized"] == 2 * 2_000 - 2_000
 
 
+@pytest.mark.parametrize("verdict", ["approve", "reject"])
+def test_a_receipt_under_review_when_the_campaign_stops_is_settled_by_the_review(
+        client, world, verdict):
+    campaign_id = world.launch(store_ids=["ST-2"], budget_minor=100_000)
+    shopper = _treated(campaign_id)[0]
+    _activate(client, world, shopper, campaign_id)
+    held = _send(client, world, _receipt("R1", shopper, ("A-0", 1, 10_000), store="ST-1"))
+    assert held["held_for_review"]
+    stopped = client.post(f"/api/v1/campaigns/{campaign_id}/stop",
+                          headers={**world.market.marketer, "Idempotency-Key": "stop-1"})
+    assert stopped.status_code == 200, stopped.text
+    with session_scope() as db:
+        # The held shopper's authorisation waits for the review; the rest went home.
+        assert billing.campaign_balances(db=db, organisation_id=world.market.org_a_id,
+                                         campaign_id=campaign_id, currency="RUB") == {
+            "budget": 0, "authorized": 4_000}
+        assert billing.organisation_balance(db=db, organisation_id=world.market.org_a_id,
+                                            currency="RUB") == 96_000
+    flag = _flags(client, world)[0]
+    reviewed = client.post(f"/api/v1/antifraud/flags/{flag['id']}/{verdict}",
+                           headers=world.market.marketer)
+    assert reviewed.status_code == 200, reviewed.text
+    paid = 2_000 if verdict == "approve" else 0
+    with session_scope() as db:
+        assert _compensation(db) == paid
+        assert billing.campaign_balances(db=db, organisation_id=world.market.org_a_id,
+                                         campaign_id=campaign_id, currency="RUB") == {
+            "budget": 0, "authorized": 0}
+        assert billing.organisation_balance(db=db, organisation_id=world.market.org_a_id,
+                                            currency="RUB") == 100_000 - paid
+        assert billing.check_ledger(db=db) == []
+
+
 def test_a_redemption_outside_the_campaigns_stores_is_held(client, world):
     campaign_id = world.launch(store_ids=["ST-2"])
     shopper = _treated(campaign_id)[0]

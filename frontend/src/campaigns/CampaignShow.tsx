@@ -1,7 +1,7 @@
 // A campaign: its terms, the rejection reason if any, the status timeline, the app preview
 // of its offer card, its forecast and its report.
 import { Alert, Chip, Stack } from "@mui/material";
-import type { ReactNode } from "react";
+import type { ReactElement } from "react";
 import {
   Labeled,
   NumberField,
@@ -39,7 +39,7 @@ const Rejection = () => {
 };
 
 /** Which organisation a campaign belongs to matters to the retailer's staff only. */
-const StaffOnly = ({ children }: { children: ReactNode }) => {
+const StaffOnly = ({ children }: { children: ReactElement }) => {
   const { identity } = useGetIdentity();
   return isRetailer(identity?.role as Role | undefined) ? <Labeled source="organisation_id">{children}</Labeled> : null;
 };
