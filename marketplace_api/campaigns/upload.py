@@ -190,7 +190,11 @@ def _read_csv(content: bytes) -> Sheet:
         raise errors.InvalidUpload("The file is empty", errors={"file": "empty"})
     first = lines[0]
     delimiter = max((";", ",", "\t"), key=first.count)
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise errors.InvalidUpload(f"The CSV file cannot be read: {exc}",
+                                   errors={"file": "not a readable CSV file"}) from exc
     rows = [(number, list(record)) for number, record in enumerate(records[1:], start=2)]
     return Sheet(headers=records[0], rows=rows)
 

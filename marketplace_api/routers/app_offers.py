@@ -9,6 +9,7 @@ first time it is shown.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -31,10 +32,15 @@ from marketplace_api.offers.schemas import (
     OfferRead,
 )
 
+log = logging.getLogger(__name__)
+
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    await run_in_threadpool(index.current)  # the index is loaded before the first request
+    try:
+        await run_in_threadpool(index.current)  # the index is loaded before the first request
+    except Exception as exc:  # e.g. a database not migrated yet: the first request retries
+        log.warning("offer index not preloaded: %s", exc)
     yield
     await run_in_threadpool(index.stop_current)
 

@@ -64,6 +64,7 @@ const ProductsStep = () => {
       </Typography>
       <ReferenceArrayInput source="skus" reference="products" sort={{ field: "name", order: "ASC" }} perPage={25}>
         <AutocompleteArrayInput optionText={productText} validate={required()} sx={wide}
+                                noOptionsText={translate("vitrina.campaigns.no_products")}
                                 filterToQuery={(q: string) => ({ q })} />
       </ReferenceArrayInput>
     </Box>

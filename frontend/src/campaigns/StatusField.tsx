@@ -13,9 +13,9 @@ const COLOURS: Record<string, "default" | "primary" | "success" | "warning" | "e
   ended: "default",
 };
 
-export const StatusChip = ({ status }: { status: string }) => {
+export const StatusChip = ({ status, testId = "campaign-status" }: { status: string; testId?: string }) => {
   const translate = useTranslate();
-  return <Chip size="small" color={COLOURS[status] ?? "default"} data-testid="campaign-status"
+  return <Chip size="small" color={COLOURS[status] ?? "default"} data-testid={testId}
                label={translate(`resources.campaigns.status.${status}`, { _: status })} />;
 };
 

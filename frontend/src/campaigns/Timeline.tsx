@@ -20,7 +20,7 @@ export const Timeline = () => {
       {steps.map((step, index) => (
         <Box key={index} sx={{ display: "flex", gap: 2, alignItems: "baseline" }} data-testid="timeline-step">
           <Typography variant="body2" sx={{ minWidth: 170 }}>{formatMoment(step.at, locale)}</Typography>
-          <StatusChip status={step.to_status} />
+          <StatusChip status={step.to_status} testId="timeline-status" />
           <Typography variant="body2" color="text.secondary">{who(step.actor_user_id)}</Typography>
           {step.reason && <Typography variant="body2">«{step.reason}»</Typography>}
         </Box>

@@ -116,6 +116,8 @@ export const en = {
       save_submit: "Submit for approval",
       submitted: "The campaign has been sent for approval",
       products_help: "Only your own products; type a name or SKU to search.",
+      no_products: "None of your products matches",
+      new: "New campaign",
       where_help: "Where: leave regions and stores empty to run in every store.",
       limit_help: "Units per shopper per week; empty: by the price",
       holdout_help: "Kept without the offer to measure the effect",

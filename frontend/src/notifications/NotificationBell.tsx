@@ -46,7 +46,7 @@ export const NotificationBell = () => {
   return (
     <>
       <Tooltip title={translate("vitrina.notifications.title")}>
-        <IconButton color="inherit" data-testid="notification-bell" aria-label={translate("vitrina.notifications.title")}
+        <IconButton color="inherit" data-testid="notification-bell" data-unread={count} aria-label={translate("vitrina.notifications.title")}
                     onClick={(event) => { setAnchor(event.currentTarget); reload(); }}>
           <Badge badgeContent={count} color="error" data-testid="notification-count">
             <NotificationsIcon />
