@@ -8,8 +8,13 @@
 2. `policy_1m_shoppers_s`: for 1M shoppers × 3 SKUs (3M pairs) whose features are built,
    the response model's two predictions per pair (log-odds at no discount and at the
    reference depth), the whole depth grid in numpy, the guardrail and cherry-picker caps,
-   and the budget bisection; target <= 30 s. Predicting every grid point with LightGBM
-   instead would take `naive_grid_estimate_s` (measured per point, times the grid).
+   and the budget bisection; target <= 30 s. The boosters are compiled with lleaves on
+   the first bulk call (a few seconds, counted here) when it is installed (`compiled`).
+   Predicting every grid point instead would take `naive_grid_estimate_s` (measured per
+   point, times the grid).
+
+`--threads` is LightGBM's (and lleaves') thread count; on a machine whose cores other jobs
+keep busy, 1 thread trains faster than 2 (OpenMP's threads wait on each other).
 
 The final line is one JSON object.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -90,11 +96,13 @@ def main() -> None:
     model.predict_proba(sample)
     per_point = (time.perf_counter() - started) * pairs_n / len(sample)
     naive = per_point * (len(GRID) - 1)
-    print(f"naive: LightGBM at every grid point would take ~{naive:.0f} s")
+    print(f"naive: the boosters at every grid point would take ~{naive:.0f} s")
     print(json.dumps({"train_1m_rows_s": round(train_s, 1),
                       "policy_1m_shoppers_s": round(policy_s, 1),
                       "predict_s": round(predicted_s, 1),
                       "naive_grid_estimate_s": round(naive, 1),
+                      "compiled": model.compile_boosters(), "threads": args.threads,
+                      "load_average": [round(x, 1) for x in os.getloadavg()],
                       "rows": args.rows, "shoppers": args.shoppers, "skus": args.skus,
                       "trees": model.n_estimators}))
 

@@ -15,6 +15,10 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
@@ -32,6 +36,40 @@ SENSITIVITY_FEATURES = ("slope_own", "slope_best", "deep_share", "shopper_promo_
                         "margin_rate", "loyalty", "price_index", "stock_up", "promo_share",
                         "discount_depth", "age", "loyalty_tier", "visits_per_week")
 CURVE_STEP = 0.01
+PREDICT_CHUNK = 250_000
+# From this many rows a call is worth compiling the boosters (a few seconds, once per
+# process and model): the compiled trees predict ~4× faster than LightGBM's own code.
+COMPILE_MIN_ROWS = 500_000
+
+log = logging.getLogger(__name__)
+
+
+class CompiledBooster:
+    """A LightGBM booster compiled to machine code with lleaves (LLVM), raw scores; its
+    outputs equal LightGBM's to rounding (a test holds them to 1e-9)."""
+
+    def __init__(self, booster: LGBMClassifier) -> None:
+        import lleaves
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.txt"
+            booster.booster_.save_model(path)
+            self._model = lleaves.Model(model_file=str(path))
+            self._model.compile(raw_score=True)
+
+    def predict(self, matrix: np.ndarray, n_jobs: int) -> np.ndarray:
+        return self._model.predict(matrix, n_jobs=n_jobs)
+
+
+def compile_booster(booster: LGBMClassifier) -> CompiledBooster | None:
+    """The compiled booster, or None (and LightGBM predicts) when lleaves is missing or
+    cannot compile here."""
+    try:
+        return CompiledBooster(booster)
+    except Exception:  # an optional speed-up: any failure falls back to LightGBM
+        log.warning("lleaves could not compile the booster; LightGBM predicts",
+                    exc_info=True)
+        return None
 EPSILON = 1e-6
 
 
@@ -44,11 +82,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
-def _check_columns(estimator: BaseEstimator, X: pd.DataFrame) -> pd.DataFrame:
+def _require_columns(estimator: BaseEstimator, X: pd.DataFrame) -> None:
     missing = [name for name in estimator.feature_names_in_ if name not in X.columns]
     if missing:
         raise ArtifactMismatch(f"{type(estimator).__name__} needs the features {missing}",
                                errors={"features": ", ".join(missing)})
+
+
+def _check_columns(estimator: BaseEstimator, X: pd.DataFrame) -> pd.DataFrame:
+    _require_columns(estimator, X)
     return X[list(estimator.feature_names_in_)]
 
 
@@ -212,10 +254,67 @@ class DiscountResponseModel(ClassifierMixin, _Boosted):
         X[DEPTH] = np.float32(depth)
         return X
 
+    def _matrix(self, X: pd.DataFrame, index: np.ndarray,
+                depth: float | None = None) -> np.ndarray:
+        """The features in the boosters' order with `depth × index` last (as `_augment`
+        makes it), as one float32 C-ordered array: LightGBM reads it as is, where a
+        DataFrame is converted on every call."""
+        matrix = np.empty((len(X), self.n_features_in_ + 1), dtype=np.float32)
+        for position, name in enumerate(self.feature_names_in_):
+            matrix[:, position] = X[name].to_numpy()
+        self._set_depth(matrix, index, depth)
+        return matrix
+
+    def _set_depth(self, matrix: np.ndarray, index: np.ndarray, depth: float | None) -> None:
+        column = self._depth_column()
+        if depth is not None:
+            matrix[:, column] = np.float32(depth)
+        matrix[:, -1] = (matrix[:, column].astype(np.float64) * index).astype(np.float32)
+
+    def _depth_column(self) -> int:
+        return int(np.flatnonzero(self.feature_names_in_ == DEPTH)[0])
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # a copy: the live model keeps its own
+        state.pop("_compiled", None)  # machine code: compiled again where it is loaded
+        return state
+
+    def compile_boosters(self) -> bool:
+        """Compile both boosters for fast bulk prediction (once per process); False when
+        lleaves is unavailable and LightGBM keeps predicting."""
+        if getattr(self, "_compiled", None) is None:
+            compiled = {"base": compile_booster(self.base_booster_),
+                        "depth": compile_booster(self.booster_)}
+            self._compiled = compiled if None not in compiled.values() else {}
+        return bool(self._compiled)
+
+    def _predict_raw(self, booster: LGBMClassifier, matrix: np.ndarray) -> np.ndarray:
+        compiled = getattr(self, "_compiled", None) or {}
+        key = "base" if booster is self.base_booster_ else "depth"
+        if key in compiled:
+            return compiled[key].predict(matrix.astype(np.float64), n_jobs=self.n_jobs)
+        return booster.booster_.predict(matrix, raw_score=True, num_threads=self.n_jobs,
+                                        validate_features=False)
+
+    def _compile_for(self, rows: int) -> None:
+        if rows >= COMPILE_MIN_ROWS:
+            self.compile_boosters()
+
+    def _base_columns(self) -> np.ndarray:
+        columns = [*self.feature_names_in_, DEPTH_X_INDEX]
+        return np.array([columns.index(name) for name in self.base_features_])
+
     def _raw_logit(self, X: pd.DataFrame) -> np.ndarray:
-        augmented = self._augment(X)
-        return (self.base_booster_.predict(augmented[self.base_features_], raw_score=True)
-                + self.booster_.predict(augmented, raw_score=True))
+        self._compile_for(len(X))
+        out = np.empty(len(X))
+        base_columns = self._base_columns()
+        for start in range(0, len(X), PREDICT_CHUNK):
+            chunk = X.iloc[start:start + PREDICT_CHUNK]
+            matrix = self._matrix(chunk, self.sensitivity_index(chunk))
+            out[start:start + len(matrix)] = (
+                self._predict_raw(self.base_booster_, matrix[:, base_columns])
+                + self._predict_raw(self.booster_, matrix))
+        return out
 
     def _logit_grid(self, X: pd.DataFrame, depths: np.ndarray) -> np.ndarray:
         """Every grid point predicted by LightGBM (slow; for fitting and checking)."""
@@ -223,7 +322,8 @@ class DiscountResponseModel(ClassifierMixin, _Boosted):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self)
-        p = _sigmoid(self._raw_logit(_check_columns(self, X)))
+        _require_columns(self, X)
+        p = _sigmoid(self._raw_logit(X))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -233,13 +333,22 @@ class DiscountResponseModel(ClassifierMixin, _Boosted):
         """Per row, the log-odds without discount and its rise at the reference depth
         (never negative: the model is monotone in depth)."""
         check_is_fitted(self)
-        X = _check_columns(self, X)
-        at_zero = self._augment(self._with_depth(X, 0.0))
-        baseline = self.base_booster_.predict(at_zero[self.base_features_], raw_score=True)
-        low = self.booster_.predict(at_zero, raw_score=True)
-        high = self.booster_.predict(self._augment(self._with_depth(X, self.reference_depth)),
-                                     raw_score=True)
-        return baseline + low, np.maximum(high - low, 0.0)
+        _require_columns(self, X)
+        self._compile_for(len(X))
+        base, lift = np.empty(len(X)), np.empty(len(X))
+        base_columns = self._base_columns()
+        # In chunks, so that the arrays stay small. The baseline booster never sees the
+        # depth, so it runs once per row, and the sensitivity index does not depend on it.
+        for start in range(0, len(X), PREDICT_CHUNK):
+            chunk = X.iloc[start:start + PREDICT_CHUNK]
+            index = self.sensitivity_index(chunk)
+            matrix = self._matrix(chunk, index, 0.0)
+            rows = slice(start, start + len(matrix))
+            low = self._predict_raw(self.booster_, matrix)
+            base[rows] = self._predict_raw(self.base_booster_, matrix[:, base_columns]) + low
+            self._set_depth(matrix, index, self.reference_depth)
+            lift[rows] = np.maximum(self._predict_raw(self.booster_, matrix) - low, 0.0)
+        return base, lift
 
     def curve(self, depths: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(depths, dtype=np.float64), self.curve_depths_,

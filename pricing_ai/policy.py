@@ -89,9 +89,19 @@ class Allocation:
     lam: float
 
 
-def _choose(value: np.ndarray, outcome: Outcome, lam: float) -> np.ndarray:
-    score = np.where(outcome.allowed, value - np.float32(lam) * outcome.cost, -np.inf)
-    return score.argmax(axis=1)
+class _Chooser:
+    """Each pair's best allowed grid point for a λ: the disallowed points masked once, the
+    score of each bisection step computed in one reused buffer."""
+
+    def __init__(self, value: np.ndarray, outcome: Outcome) -> None:
+        self.masked = np.where(outcome.allowed, value, -np.inf)
+        self.cost = outcome.cost
+        self.buffer = np.empty_like(self.masked)
+
+    def __call__(self, lam: float) -> np.ndarray:
+        np.multiply(self.cost, np.float32(lam), out=self.buffer)
+        np.subtract(self.masked, self.buffer, out=self.buffer)
+        return self.buffer.argmax(axis=1)
 
 
 def _allocation(outcome: Outcome, choice: np.ndarray, lam: float) -> Allocation:
@@ -110,13 +120,14 @@ def allocate(outcome: Outcome, *, budget_minor: float | None, goal: Goal = Goal.
     """The depths that get the most `goal` out of the budget: the smallest λ whose
     expected spend fits the budget (or the given λ)."""
     value = outcome.incremental_units if goal == Goal.units else outcome.incremental_revenue
+    choose = _Chooser(value, outcome)
     if lam is not None or budget_minor is None:
         lam = 0.0 if lam is None else lam
-        return _allocation(outcome, _choose(value, outcome, lam), lam)
+        return _allocation(outcome, choose(lam), lam)
     rows = np.arange(value.shape[0])
 
     def spend(lam_: float) -> tuple[float, np.ndarray]:
-        choice = _choose(value, outcome, lam_)
+        choice = choose(lam_)
         return float(outcome.cost[rows, choice].sum(dtype=np.float64)), choice
 
     total, choice = spend(0.0)

@@ -180,6 +180,13 @@ def test_a_campaign_from_the_wizard_through_approval_to_launch(cabinet, market, 
         shot(marketer, "campaign-approved-marketer")
         marketer.get_by_role("menuitem", name="Согласование").click()
         expect(marketer.get_by_test_id("approvals-empty")).to_be_visible()
+        marketer.get_by_role("menuitem", name="Антифрод").click()
+        expect(marketer.get_by_label("Статус")).to_contain_text("на проверке")
+        marketer.get_by_role("menuitem", name="Журнал аудита").click()
+        expect(marketer.get_by_role("cell", name="campaign", exact=True).first).to_be_visible()
+    except Exception:
+        shot(marketer, "FAILED-marketer")
+        raise
     finally:
         context.close()
 

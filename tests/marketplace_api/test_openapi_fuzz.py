@@ -12,6 +12,7 @@ as a 4xx in the one error shape, never as a server error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,12 +23,18 @@ from schemathesis import Case, GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.python.asgi import shutdown_lifespans
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from billing.models import Account, AccountKind
 from core.db import session_scope
 from core.settings import get_settings
-from marketplace_api.identity.models import ApiKey, ApiKeyKind, Role, User
+from marketplace_api.campaigns.models import Campaign
+from marketplace_api.identity import service as identity
+from marketplace_api.identity.models import ApiKey, ApiKeyKind, Organisation, Role, User
 from marketplace_api.identity.service import forget_callers, retailer_organisation
+from pricing_ai import service as pricing
+from pricing_ai.models import GuardrailScope
+from pricing_ai.schemas import GuardrailCreate
 from tests import factories
 from tests.audience.conftest import make_world, shopper_id
 
@@ -65,6 +72,7 @@ class FuzzWorld:
     pos_key: dict[str, str]
     user_roles: dict[int, Role]
     key_ids: list[int]
+    known: dict[str, object]  # path parameters that name existing objects
 
     def restore(self) -> None:
         with session_scope() as db:
@@ -87,12 +95,30 @@ def fuzz_world(pg_db, tmp_path, monkeypatch) -> FuzzWorld:
     get_settings.cache_clear()
     world = make_world()
     market = world.market
-    launch_campaign(market, members=[shopper_id(n) for n in range(60)])
+    campaign_id = launch_campaign(market, members=[shopper_id(n) for n in range(60)])
     with session_scope() as db:
         retailer = retailer_organisation(db=db)
         app_key = factories.api_key(db, organisation=retailer, kind=ApiKeyKind.app)
         pos_key = factories.api_key(db, organisation=retailer, kind=ApiKeyKind.pos)
-        key_ids = list(db.scalars(ApiKey.__table__.select().with_only_columns(ApiKey.id)))
+        # Objects the fuzzer may change or delete without taking a caller's access away.
+        org_a = db.get(Organisation, market.org_a_id)
+        spare_key = identity.create_api_key(db=db, organisation=retailer, kind=ApiKeyKind.app,
+                                            name="spare")
+        spare_user = factories.user(db, organisation=org_a, role=Role.supplier_manager)
+        guardrail = pricing.create_guardrail(db=db, user_id=None, data=GuardrailCreate(
+            scope=GuardrailScope.sku, target="A-0", max_discount_bp=3000))
+        key_ids = list(db.scalars(select(ApiKey.id)))
+        known = {
+            "organisation_id": market.org_a_id, "user_id": spare_user.id,
+            "api_key_id": spare_key.api_key.id, "guardrail_id": guardrail.id,
+            "campaign_id": campaign_id,
+            "segment_id": db.scalar(select(Campaign.segment_id)
+                                    .where(Campaign.id == campaign_id)),
+            "account_id": db.scalar(select(Account.id).where(
+                Account.organisation_id == market.org_a_id,
+                Account.kind == AccountKind.available)),
+            "sku": "A-0", "customer_id": shopper_id(1),
+        }
     return FuzzWorld(
         headers={Role.supplier_manager: market.manager_a, Role.retail_marketer: market.marketer,
                  Role.finance_officer: market.finance, Role.admin: market.admin},
@@ -100,13 +126,12 @@ def fuzz_world(pg_db, tmp_path, monkeypatch) -> FuzzWorld:
         user_roles={market.manager_a_id: Role.supplier_manager,
                     market.marketer_id: Role.retail_marketer, market.admin_id: Role.admin,
                     **_finance_id()},
-        key_ids=key_ids)
+        key_ids=key_ids, known=known)
 
 
 def _finance_id() -> dict[int, Role]:
     with session_scope() as db:
-        user_id = db.scalar(User.__table__.select().with_only_columns(User.id)
-                            .where(User.role == Role.finance_officer))
+        user_id = db.scalar(select(User.id).where(User.role == Role.finance_officer))
     return {user_id: Role.finance_officer}
 
 
@@ -119,14 +144,26 @@ def _operations(*, keys: bool) -> list:
     return [result.ok() for result in schema.get_all_operations()]
 
 
-def _fuzz(operations: list, send: Callable[[Case], None]) -> list[str]:
+def _strategy(operation, mode: GenerationMode, known: dict[str, object]):
+    """Generated requests; valid ones also on existing objects (a random id is a 404, and
+    only an answer about a real object shows that the declared response schema holds)."""
+    generated = operation.as_strategy(generation_mode=mode)
+    names = {name: known[name] for name in re.findall(r"{(\w+)}", operation.path)
+             if name in known}
+    if mode is GenerationMode.NEGATIVE or not names:
+        return generated
+    return generated | operation.as_strategy(generation_mode=mode, path_parameters=names)
+
+
+def _fuzz(operations: list, send: Callable[[Case], None],
+          known: dict[str, object]) -> list[str]:
     """Runs each operation with valid and with invalid data; the failures, described."""
     failures = []
     try:
         for operation in operations:
             for mode, settings in SETTINGS.items():
                 @settings
-                @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+                @hypothesis.given(case=_strategy(operation, mode, known))
                 def run(case: Case) -> None:
                     send(case)
 
@@ -153,7 +190,8 @@ def _send(case: Case, headers: dict[str, str], world: FuzzWorld) -> None:
 @pytest.mark.parametrize("role", ROLES, ids=str)
 def test_every_operation_as_each_role(fuzz_world, role):
     failures = _fuzz(_operations(keys=False),
-                     lambda case: _send(case, fuzz_world.headers[role], fuzz_world))
+                     lambda case: _send(case, fuzz_world.headers[role], fuzz_world),
+                     fuzz_world.known)
     assert not failures, "\n\n".join(failures)
 
 
@@ -162,5 +200,5 @@ def test_app_and_checkout_operations_with_their_keys(fuzz_world):
         pos = case.path.startswith("/api/v1/pos/")
         _send(case, fuzz_world.pos_key if pos else fuzz_world.app_key, fuzz_world)
 
-    failures = _fuzz(_operations(keys=True), send)
+    failures = _fuzz(_operations(keys=True), send, fuzz_world.known)
     assert not failures, "\n\n".join(failures)

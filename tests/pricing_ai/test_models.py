@@ -3,6 +3,8 @@ refuse to load without a feature they need."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,24 @@ def test_sensitive_shoppers_score_higher(fitted):
     low = X["slope_own"] < -1
     assert score[high].mean() > score[low].mean()
     assert ((score >= 0) & (score < 1)).all()
+
+
+def test_the_compiled_boosters_predict_what_lightgbm_predicts(fitted):
+    """Bulk scoring at launch runs on boosters compiled by lleaves; a campaign must get the
+    same depths as LightGBM itself would give."""
+    pytest.importorskip("lleaves")
+    X, _, _ = synthetic.response_table(rows=3_000, seed=5)
+    X.iloc[::7, 0] = np.nan  # missing values take LightGBM's default branches
+    model = copy.deepcopy(fitted.response)
+    base, lift = model.base_and_lift(X)
+    proba = model.predict_proba(X.assign(depth=0.15))
+    assert model.compile_boosters()
+    compiled_base, compiled_lift = model.base_and_lift(X)
+    assert np.abs(compiled_base - base).max() <= 1e-9
+    assert np.abs(compiled_lift - lift).max() <= 1e-9
+    assert np.abs(model.predict_proba(X.assign(depth=0.15)) - proba).max() <= 1e-9
+    # The machine code is never saved with the model: it is compiled where it is used.
+    assert copy.deepcopy(model).predict_proba(X).shape == (len(X), 2)
 
 
 def test_too_little_data_is_a_clear_error():

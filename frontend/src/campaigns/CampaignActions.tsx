@@ -24,7 +24,7 @@ const APPROVERS = ["retail_marketer", "admin"];
 
 export function availableActions(record: any, identity: any): { edit: boolean; actions: Action[] } {
   if (!record || !identity) return { edit: false, actions: [] };
-  const owner = MANAGERS.includes(identity.role) && identity.organisation_id === record.organisation_id;
+  const owner = MANAGERS.includes(identity.role) && identity.organisation?.id === record.organisation_id;
   const approver = APPROVERS.includes(identity.role);
   const steer = owner || approver;
   const status: string = record.status;

@@ -145,7 +145,10 @@ const SubmitButton = () => {
       mutationOptions={{
         onSuccess: async (data: any) => {
           try {
-            await apiFetch(`/campaigns/${data.id}/submit`, { method: "POST" });
+            // A revised approved campaign is already back for approval (the API moves it).
+            if (data.status === "draft" || data.status === "rejected") {
+              await apiFetch(`/campaigns/${data.id}/submit`, { method: "POST" });
+            }
             notify("vitrina.campaigns.submitted", { type: "success" });
           } catch (error) {
             notify((error as Error).message, { type: "error" });

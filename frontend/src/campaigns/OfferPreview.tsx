@@ -5,12 +5,7 @@ import { Box, Card, CardContent, Chip, Stack, Typography } from "@mui/material";
 import { useGetMany, useLocaleState, useRecordContext, useTranslate } from "react-admin";
 
 import { formatBasisPoints, formatMoney } from "../money";
-
-export function discounted(priceMinor: number, bp: number): number {
-  const price = BigInt(priceMinor);
-  const kept = price * BigInt(10_000 - bp);
-  return Number((kept + 5_000n) / 10_000n);
-}
+import { discounted } from "./price";
 
 export const OfferPreview = () => {
   const record = useRecordContext();

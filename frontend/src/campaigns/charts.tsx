@@ -16,13 +16,19 @@ export interface IntervalRow {
 export const IntervalChart = ({ rows, testId }: { rows: IntervalRow[]; testId?: string }) => (
   <Box data-testid={testId} sx={{ display: "grid", gridTemplateColumns: "220px 1fr 260px", gap: 1, alignItems: "center" }}>
     {rows.map((row) => {
-      const top = Math.max(row.high, row.expected, 1);
-      const x = (v: number) => Math.max(0, Math.min(100, (v / top) * 96 + 2));
+      // The scale spans zero and the whole interval, so a negative effect shows too.
+      const bottom = Math.min(0, row.low, row.expected);
+      const top = Math.max(0, row.high, row.expected);
+      const span = top - bottom || 1;
+      const x = (v: number) => Math.max(0, Math.min(100, ((v - bottom) / span) * 96 + 2));
+      const zero = x(0);
       return [
         <Typography key={`${row.key}-l`} variant="body2">{row.label}</Typography>,
         <Box key={`${row.key}-c`} component="svg" viewBox="0 0 100 10" preserveAspectRatio="none"
              sx={{ width: "100%", height: 22 }} role="img" aria-label={row.label}>
-          <rect x={2} y={2} width={Math.max(0, x(row.expected) - 2)} height={6} fill="#90caf9" />
+          <rect x={Math.min(zero, x(row.expected))} y={2} width={Math.abs(x(row.expected) - zero)} height={6}
+                fill={row.expected < 0 ? "#ef9a9a" : "#90caf9"} />
+          <line x1={zero} x2={zero} y1={0} y2={10} stroke="#9e9e9e" strokeWidth={0.3} />
           <line x1={x(row.low)} x2={x(row.high)} y1={5} y2={5} stroke="#0d47a1" strokeWidth={0.8} />
           <line x1={x(row.low)} x2={x(row.low)} y1={2} y2={8} stroke="#0d47a1" strokeWidth={0.8} />
           <line x1={x(row.high)} x2={x(row.high)} y1={2} y2={8} stroke="#0d47a1" strokeWidth={0.8} />

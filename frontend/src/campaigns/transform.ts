@@ -1,8 +1,7 @@
 // The wizard's form values (what the person typed, under the API's field names) -> the
 // API's campaign body and the forecast request. Money becomes kopecks and percentages
 // basis points through the common parsers, never floats.
-import { toMinor } from "../common/MoneyInput";
-import { toBasisPoints } from "../common/PercentInput";
+import { parsePercentToBasisPoints, parseRoubles } from "../money";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const PERCENT_FIELDS = ["discount_bp", "min_discount_bp", "max_discount_bp", "holdout_bp"];
@@ -19,8 +18,16 @@ function emptyToNull(value: unknown): unknown {
   return value === "" || value === undefined ? null : value;
 }
 
+/** Typed text -> a number through `parse`; a number stays (a saved value); empty -> null. */
+function parsed(value: unknown, parse: (text: string) => number | null): unknown {
+  if (value === "" || value === undefined || value === null) return null;
+  return typeof value === "number" ? value : parse(String(value));
+}
+
 export function toCampaignBody(values: Record<string, any>): Record<string, any> {
-  const data = toBasisPoints(toMinor({ ...values }, ["budget_minor"]), PERCENT_FIELDS);
+  const data: Record<string, any> = { ...values };
+  data.budget_minor = parsed(data.budget_minor, parseRoubles);
+  for (const field of PERCENT_FIELDS) data[field] = parsed(data[field], parsePercentToBasisPoints);
   data.starts_at = moment(data.starts_at, false);
   data.ends_at = moment(data.ends_at, true);
   for (const field of ["store_ids", "regions", "limit_units_per_week", "goal"]) {
