@@ -67,7 +67,9 @@ def get_db() -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the commit happens before the response is sent, so a client never reads
+# a 2xx for something not (yet) committed; with the default scope it would run after it.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 # --- users ---------------------------------------------------------------------------------
