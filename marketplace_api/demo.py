@@ -157,6 +157,7 @@ def describe(logins: DemoLogins, *, host: str = "127.0.0.1", port: int = 8000) -
     lines = [
         "",
         "Vitrina demo",
+        f"  web cabinet   {base}/",
         f"  API docs      {base}/docs",
         f"  health        {base}/healthz",
         f"  logins (password for all: {DEMO_PASSWORD})",
