@@ -66,7 +66,7 @@ from audience.snapshot import (
     SnapshotHolder,
     load_snapshot,
 )
-from core.db import get_engine, new_session, session_scope, utcnow
+from core.db import get_engine, get_owned, new_session, owned_by, session_scope, utcnow
 from core.settings import get_settings
 from retail.models import Store
 
@@ -493,18 +493,14 @@ def exact_count(*, rule: Any) -> int:
 
 def select_segments(*, organisation_id: int | None) -> Select[tuple[Segment]]:
     """Segments visible to a viewer: one organisation's, or (None) every organisation's."""
-    statement = select(Segment)
-    if organisation_id is not None:
-        statement = statement.where(Segment.organisation_id == organisation_id)
-    return statement
+    return owned_by(select(Segment), Segment, organisation_id)
 
 
 def get_segment(*, db: Session, segment_id: int, organisation_id: int | None) -> Segment:
     """The segment, or SegmentNotFound also when it belongs to another organisation than
     `organisation_id` (None sees all), so other suppliers' ids never leak."""
-    segment = db.get(Segment, segment_id)
-    if segment is None or (organisation_id is not None
-                           and segment.organisation_id != organisation_id):
+    segment = get_owned(db, Segment, segment_id, organisation_id=organisation_id)
+    if segment is None:
         raise SegmentNotFound(f"No segment {segment_id}")
     return segment
 

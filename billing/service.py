@@ -37,7 +37,7 @@ from billing.models import (
     Transaction,
     TransactionKind,
 )
-from core.db import utcnow
+from core.db import owned_by, utcnow
 from core.money import from_minor
 from core.settings import get_settings
 
@@ -613,10 +613,7 @@ ACCOUNT_COLUMNS = (Account.id, Account.kind, Account.organisation_id, Account.ca
 
 def select_accounts(*, organisation_id: int | None) -> Select:
     """Accounts with their balances; `organisation_id` None means every account."""
-    statement = select(*ACCOUNT_COLUMNS)
-    if organisation_id is not None:
-        statement = statement.where(Account.organisation_id == organisation_id)
-    return statement
+    return owned_by(select(*ACCOUNT_COLUMNS), Account, organisation_id)
 
 
 def get_account(*, db: Session, account_id: int, organisation_id: int | None) -> Any:
@@ -898,7 +895,4 @@ def _card_refunded(db: Session, charge: dict[str, Any]) -> str:
 
 
 def select_top_ups(*, organisation_id: int | None) -> Select:
-    statement = select(TopUp)
-    if organisation_id is not None:
-        statement = statement.where(TopUp.organisation_id == organisation_id)
-    return statement
+    return owned_by(select(TopUp), TopUp, organisation_id)

@@ -67,6 +67,23 @@ def enum_type(cls: type[enum.Enum], *, length: int = 30, prefix: str = "") -> En
                 validate_strings=True)
 
 
+def owned_by(statement, model, organisation_id: int | None):
+    """`statement` limited to one organisation's rows of `model` (None: every organisation's)."""
+    if organisation_id is None:
+        return statement
+    return statement.where(model.organisation_id == organisation_id)
+
+
+def get_owned(db: Session, model, key, *, organisation_id: int | None):
+    """The row of `model`, or None when it is missing or belongs to another organisation
+    than `organisation_id` (None sees all): callers answer both alike, so other
+    organisations' ids never leak."""
+    row = db.get(model, key)
+    if row is None or (organisation_id is not None and row.organisation_id != organisation_id):
+        return None
+    return row
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -31,7 +31,7 @@ from audience import service as audience
 from audience.models import SegmentStatus
 from billing import errors as billing_errors
 from billing import service as billing
-from core.db import utcnow
+from core.db import get_owned, owned_by, utcnow
 from core.settings import get_settings
 from marketplace_api.campaigns import errors
 from marketplace_api.campaigns.models import (
@@ -98,18 +98,14 @@ def local_midnight(day: date) -> datetime:
 
 def select_campaigns(*, organisation_id: int | None) -> Select[tuple[Campaign]]:
     """Campaigns a viewer may see: one organisation's, or (None) every organisation's."""
-    statement = select(Campaign)
-    if organisation_id is not None:
-        statement = statement.where(Campaign.organisation_id == organisation_id)
-    return statement
+    return owned_by(select(Campaign), Campaign, organisation_id)
 
 
 def get_campaign(*, db: Session, campaign_id: int, organisation_id: int | None) -> Campaign:
     """The campaign, or CampaignNotFound also when it belongs to another organisation than
     `organisation_id` (None sees all), so other suppliers' ids never leak."""
-    campaign = db.get(Campaign, campaign_id)
-    if campaign is None or (organisation_id is not None
-                            and campaign.organisation_id != organisation_id):
+    campaign = get_owned(db, Campaign, campaign_id, organisation_id=organisation_id)
+    if campaign is None:
         raise errors.CampaignNotFound(f"No campaign {campaign_id}")
     return campaign
 
