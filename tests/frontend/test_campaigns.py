@@ -109,10 +109,11 @@ def test_a_campaign_from_the_wizard_through_approval_to_launch(cabinet, market, 
     page.get_by_role("menuitem", name="Кампании").click()
     page.get_by_role("link", name="Создать").click()
     page.get_by_label("Название").fill("Молочная неделя")
-    page.get_by_label("Сегмент").fill("Все")
+    # The combobox, not its open list of options (both carry the field's label).
+    page.get_by_role("combobox", name="Сегмент").fill("Все")
     page.get_by_role("option", name=segment).click()
     _next(page)
-    products = page.get_by_label("Товары")
+    products = page.get_by_role("combobox", name="Товары")
     products.fill(market.other_sku)  # another supplier's product is not offered
     expect(page.get_by_text("Среди ваших товаров такого нет")).to_be_visible()
     products.fill(market.sku)
