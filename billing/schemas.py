@@ -84,3 +84,12 @@ class TopUpRead(_Read):
 
 class CardTopUpCreated(TopUpRead):
     client_secret: str
+
+
+class PaymentConfigRead(BaseModel):
+    """What the web cabinet needs to offer card top-ups: with `card_top_ups` false it shows
+    the bank-transfer instructions only."""
+
+    card_top_ups: bool
+    stripe_publishable_key: str | None
+    stripe_js_url: str | None

@@ -89,6 +89,10 @@ class StatusChangeRead(BaseModel):
 
     at: datetime = Field(validation_alias="changed_at")
     actor_user_id: int | None = Field(description="null: the system (the schedule)")
+    actor: str | None = Field(default=None, description=(
+        "who, for people: the name (or email) of a user of the campaign's organisation; "
+        "\"retailer\" for the retailer's staff on another organisation's campaign (a "
+        "supplier never sees their names); null for the system"))
     from_status: CampaignStatus | None
     to_status: CampaignStatus
     reason: str | None

@@ -43,7 +43,7 @@ from marketplace_api.campaigns.models import (
     StatusChange,
 )
 from marketplace_api.campaigns.schemas import CampaignCreate, CampaignFields, CampaignUpdate
-from marketplace_api.identity.models import Organisation, OrganisationKind
+from marketplace_api.identity.models import Organisation, OrganisationKind, User
 from marketplace_api.notifications import service as notifications
 from marketplace_api.offers import service as offers
 from pricing_ai import service as pricing
@@ -560,3 +560,19 @@ def _record(db: Session, campaign: Campaign, from_status: CampaignStatus | None,
                          kind="campaign_status",
                          subject=f"Кампания «{campaign.name}»: {label}", body=body,
                          campaign_id=campaign.id)
+
+
+RETAILER_ACTOR = "retailer"
+
+
+def timeline_actors(*, db: Session, campaign: Campaign) -> dict[int, str]:
+    """Who made each status change, as anyone allowed to see the campaign may read it: the
+    names of the campaign's own organisation's users, and only "retailer" for the
+    retailer's staff acting on a supplier's campaign (a supplier never learns who they are)."""
+    ids = {step.actor_user_id for step in campaign.history if step.actor_user_id is not None}
+    if not ids:
+        return {}
+    rows = db.execute(select(User.id, User.organisation_id, User.full_name, User.email)
+                      .where(User.id.in_(ids)))
+    return {row.id: (row.full_name or row.email) if row.organisation_id == campaign.organisation_id
+            else RETAILER_ACTOR for row in rows}

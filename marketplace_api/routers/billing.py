@@ -24,6 +24,7 @@ from billing.schemas import (
     BankTopUpCreate,
     CardTopUpCreate,
     CardTopUpCreated,
+    PaymentConfigRead,
     PostingRead,
     TopUpRead,
 )
@@ -120,6 +121,20 @@ def _organisation_in_scope(scope: Scope, organisation_id: int | None) -> int:
 
 
 # --- top-ups -------------------------------------------------------------------------------
+
+@router.get("/billing/config", response_model=PaymentConfigRead)
+def payment_config() -> PaymentConfigRead:
+    """Whether cards can top up a balance here, and the publishable key and Stripe.js address
+    the cabinet's card form loads (read at run time, not baked into the build)."""
+    settings = get_settings()
+    card = bool(settings.stripe_secret_key and settings.stripe_publishable_key)
+    if not card:
+        return PaymentConfigRead(card_top_ups=False, stripe_publishable_key=None,
+                                 stripe_js_url=None)
+    return PaymentConfigRead(card_top_ups=True,
+                             stripe_publishable_key=settings.stripe_publishable_key,
+                             stripe_js_url=settings.stripe_js_url)
+
 
 @router.post("/topups", response_model=CardTopUpCreated, status_code=status.HTTP_201_CREATED,
              dependencies=[Depends(require_roles(Role.supplier_manager, Role.finance_officer))])

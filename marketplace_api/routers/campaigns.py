@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Query, Response, UploadFile, status
+from sqlalchemy.orm import object_session
 
 from core.errors import Invalid
 from marketplace_api.campaigns import errors, upload
@@ -91,7 +92,12 @@ _loaded = Depends(get_campaign_or_404)
 
 
 def _read(campaign: Campaign) -> CampaignRead:
-    return CampaignRead.model_validate(campaign)
+    read = CampaignRead.model_validate(campaign)
+    db = object_session(campaign)
+    actors = campaigns.timeline_actors(db=db, campaign=campaign) if db is not None else {}
+    for step in read.timeline:
+        step.actor = actors.get(step.actor_user_id) if step.actor_user_id is not None else None
+    return read
 
 
 @router.get("/campaigns", response_model=list[CampaignRead])

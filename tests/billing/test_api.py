@@ -171,3 +171,26 @@ def test_low_balance_threshold_is_kept_per_organisation(client, market):
     assert response.json()["low_balance_threshold_minor"] == 50_000
     assert client.patch(f"{API}/accounts/{account}", headers=market.manager_b,
                         json={"low_balance_threshold_minor": 1}).status_code == 404
+
+
+def test_the_cabinet_reads_whether_cards_can_top_up_from_the_api(client, market):
+    from core.settings import get_settings
+
+    off = client.get(f"{API}/billing/config", headers=market.manager_a)
+    assert off.status_code == 200, off.text
+    assert off.json() == {"card_top_ups": False, "stripe_publishable_key": None,
+                          "stripe_js_url": None}
+    assert client.get(f"{API}/billing/config").status_code == 401
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+        patch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_test")
+        patch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_test_x")
+        patch.setenv("STRIPE_JS_URL", "http://127.0.0.1:8420/js.stripe.com/v3/")
+        get_settings.cache_clear()
+        try:
+            on = client.get(f"{API}/billing/config", headers=market.manager_a).json()
+        finally:
+            get_settings.cache_clear()
+    assert on == {"card_top_ups": True, "stripe_publishable_key": "pk_test_x",
+                  "stripe_js_url": "http://127.0.0.1:8420/js.stripe.com/v3/"}

@@ -118,6 +118,9 @@ def test_approval_flow_end_to_end_with_roles_and_money(pg_client, pg_world):
                      ("active", "paused"), ("paused", "active"), ("active", "ended")]
     assert timeline[2]["reason"] == "Discount too deep for the season"
     assert timeline[2]["actor_user_id"] == market.marketer_id
+    # The supplier reads its own people by name, the retailer's marketer only as "retailer".
+    assert "Molochny Dom" in timeline[0]["actor"] and timeline[2]["actor"] == "retailer"
+    assert "marketer" not in str([step["actor"] for step in timeline])
     assert timeline[-1]["reason"] == "Out of stock"
     # The owner was told of every step (the last by the end notice, with the reason, once),
     # and every change of the campaign is audited.

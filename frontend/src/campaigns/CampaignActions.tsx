@@ -2,12 +2,15 @@
 // revises, submits, launches; the retailer's marketer approves or rejects with a reason;
 // both may pause, resume and stop. Launch and stop move money: one Idempotency-Key per
 // intended action, reused if the same action is retried.
-import { Button, Dialog, DialogActions, DialogContent, DialogTitle, TextField as MuiTextField } from "@mui/material";
+import {
+  Alert, Button, Dialog, DialogActions, DialogContent, DialogTitle, TextField as MuiTextField,
+} from "@mui/material";
 import { useRef, useState } from "react";
 import {
   EditButton,
   TopToolbar,
   useGetIdentity,
+  useLocaleState,
   useNotify,
   useRecordContext,
   useRefresh,
@@ -15,6 +18,7 @@ import {
 } from "react-admin";
 
 import { apiFetch, newIdempotencyKey } from "../api";
+import { formatMoney } from "../money";
 
 type Action = "submit" | "approve" | "reject" | "launch" | "pause" | "resume" | "stop";
 
@@ -48,6 +52,8 @@ export const CampaignActions = () => {
   const [busy, setBusy] = useState(false);
   const [asking, setAsking] = useState<Action | null>(null);
   const [reason, setReason] = useState("");
+  const [failure, setFailure] = useState<string | null>(null);
+  const [locale] = useLocaleState();
   const keys = useRef<Partial<Record<Action, string>>>({});
   const { edit, actions } = availableActions(record, identity);
   if (!record) return null;
@@ -59,6 +65,7 @@ export const CampaignActions = () => {
       keys.current[action] ??= newIdempotencyKey();
       headers["Idempotency-Key"] = keys.current[action]!;
     }
+    setFailure(null);
     try {
       await apiFetch(`/campaigns/${record.id}/${action}`, { method: "POST", body, headers });
       delete keys.current[action];
@@ -67,10 +74,32 @@ export const CampaignActions = () => {
       setReason("");
       refresh();
     } catch (error) {
-      notify((error as Error).message, { type: "error" });
+      const message = refusal(error);
+      // A refused action stays on screen next to the button that was pressed, not only in a
+      // toast that disappears: the person reads why, fixes it, and tries again.
+      if (asking) setFailure(message);
+      notify(message, { type: "error" });
+      refresh();
     } finally {
       setBusy(false);
     }
+  };
+
+  /** The API's refusal in the person's language where the cabinet knows its code (a short
+   *  balance, a too-small audience), else the API's own message. */
+  const refusal = (error: unknown): string => {
+    const code: string | undefined = (error as any)?.body?.code;
+    const budget = formatMoney(record.budget_minor, record.currency, locale);
+    if (code) {
+      const known = translate(`vitrina.campaigns.refused.${code}`, { budget, _: "" });
+      if (known) return known;
+    }
+    return (error as Error).message;
+  };
+
+  const close = () => {
+    setAsking(null);
+    setFailure(null);
   };
 
   const needsDialog = (action: Action) => action === "reject" || action === "launch" || action === "stop";
@@ -86,7 +115,7 @@ export const CampaignActions = () => {
           {translate(`vitrina.campaigns.actions.${action}`)}
         </Button>
       ))}
-      <Dialog open={asking !== null} onClose={() => setAsking(null)} fullWidth maxWidth="sm">
+      <Dialog open={asking !== null} onClose={close} fullWidth maxWidth="sm">
         <DialogTitle>{asking && translate(`vitrina.campaigns.confirm.${asking}`, { name: record.name })}</DialogTitle>
         <DialogContent>
           {(asking === "reject" || asking === "stop") && (
@@ -95,9 +124,10 @@ export const CampaignActions = () => {
                           required={asking === "reject"} inputProps={{ "data-testid": "reason" }}
                           onChange={(event) => setReason(event.target.value)} />
           )}
+          {failure && <Alert severity="error" sx={{ mt: 1 }} data-testid="action-error">{failure}</Alert>}
         </DialogContent>
         <DialogActions>
-          <Button onClick={() => setAsking(null)}>{translate("ra.action.cancel")}</Button>
+          <Button onClick={close}>{translate("ra.action.cancel")}</Button>
           <Button variant="contained" data-testid="confirm-action"
                   disabled={busy || (asking === "reject" && !reason.trim())}
                   onClick={() => asking && run(asking, asking === "launch" ? undefined

@@ -129,6 +129,7 @@ export const en = {
       reason: "Reason",
       by_system: "automatically",
       by_you: "you",
+      by_retailer: "the retailer",
       by_user: "user #%{id}",
       tabs: { summary: "Campaign", forecast: "Forecast", report: "Report" },
       actions: {
@@ -143,6 +144,10 @@ export const en = {
       done: {
         submit: "Sent for approval", approve: "Approved", reject: "Rejected", launch: "Launched",
         pause: "Paused", resume: "Resumed", stop: "Stopped",
+      },
+      refused: {
+        insufficient_funds: "The balance is short: launching sets aside the campaign's whole budget (%{budget}). Top up the balance and launch again.",
+        audience_too_small: "The segment now has fewer shoppers than the retailer's minimum audience size: widen the segment.",
       },
     },
     forecast: {
