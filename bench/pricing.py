@@ -13,8 +13,9 @@
    Predicting every grid point instead would take `naive_grid_estimate_s` (measured per
    point, times the grid).
 
-`--threads` is LightGBM's (and lleaves') thread count; on a machine whose cores other jobs
-keep busy, 1 thread trains faster than 2 (OpenMP's threads wait on each other).
+`--threads` is LightGBM's (and lleaves') thread count, by default the `PRICING_THREADS`
+setting (1): on a machine whose cores other jobs keep busy, 1 thread trains faster than 2
+(OpenMP's threads wait on each other).
 
 The final line is one JSON object.
 """
@@ -33,6 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.settings import get_settings
 from pricing_ai import policy, training
 from pricing_ai.estimators import DiscountResponseModel
 
@@ -61,7 +63,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--shoppers", type=int, default=1_000_000)
     parser.add_argument("--skus", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=get_settings().pricing_threads)
     args = parser.parse_args()
 
     X, y, units = table(args.rows, seed=1)

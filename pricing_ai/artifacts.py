@@ -53,7 +53,8 @@ def save(models: FittedModels, folder: Path, *, name: str, version: int,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump({"response": models.response, "cherry_picker": models.cherry,
-                 "wallet": models.wallet, "response_sigma": models.response_sigma},
+                 "wallet": models.wallet, "response_sigma": models.response_sigma,
+                 "forecast_calibration": models.forecast_calibration},
                 folder / MODELS_FILE, compress=3)
     if serving is not None:
         joblib.dump(serving, folder / SERVING_FILE, compress=3)
@@ -99,7 +100,8 @@ def load(folder: Path, *, available: Mapping[str, Sequence[str]] | None = None,
     models = FittedModels(response=saved["response"], cherry=saved["cherry_picker"],
                           wallet=saved["wallet"], metrics=manifest["metrics"],
                           window=manifest["data_window"],
-                          response_sigma=float(saved["response_sigma"]))
+                          response_sigma=float(saved["response_sigma"]),
+                          forecast_calibration=saved.get("forecast_calibration"))
     serving = None
     if with_serving and (folder / SERVING_FILE).exists():
         serving = joblib.load(folder / SERVING_FILE)

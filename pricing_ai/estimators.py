@@ -105,7 +105,7 @@ class _Boosted(BaseEstimator):
     def __init__(self, *, n_estimators: int = 200, learning_rate: float = 0.08,
                  num_leaves: int = 31, min_child_samples: int = 100,
                  subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 random_state: int = 0, n_jobs: int = 2) -> None:
+                 random_state: int = 0, n_jobs: int = 1) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -129,7 +129,7 @@ class DiscountResponseModel(ClassifierMixin, _Boosted):
     def __init__(self, *, n_estimators: int = 200, learning_rate: float = 0.08,
                  num_leaves: int = 31, min_child_samples: int = 100,
                  subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 random_state: int = 0, n_jobs: int = 2, reference_depth: float = 0.25,
+                 random_state: int = 0, n_jobs: int = 1, reference_depth: float = 0.25,
                  max_depth_grid: float = 0.6, min_rows: int = 5_000,
                  min_positives: int = 200, min_promo_rows: int = 200,
                  sensitivity_features: tuple[str, ...] = SENSITIVITY_FEATURES,
@@ -381,7 +381,7 @@ class CherryPickerModel(ClassifierMixin, _Boosted):
     def __init__(self, *, n_estimators: int = 150, learning_rate: float = 0.08,
                  num_leaves: int = 31, min_child_samples: int = 50,
                  subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 random_state: int = 0, n_jobs: int = 2, min_rows: int = 500,
+                 random_state: int = 0, n_jobs: int = 1, min_rows: int = 500,
                  min_positives: int = 20) -> None:
         super().__init__(n_estimators=n_estimators, learning_rate=learning_rate,
                          num_leaves=num_leaves, min_child_samples=min_child_samples,
@@ -419,7 +419,7 @@ class WalletModel(RegressorMixin, _Boosted):
     def __init__(self, *, n_estimators: int = 150, learning_rate: float = 0.08,
                  num_leaves: int = 31, min_child_samples: int = 100,
                  subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 random_state: int = 0, n_jobs: int = 2, min_rows: int = 1_000) -> None:
+                 random_state: int = 0, n_jobs: int = 1, min_rows: int = 1_000) -> None:
         super().__init__(n_estimators=n_estimators, learning_rate=learning_rate,
                          num_leaves=num_leaves, min_child_samples=min_child_samples,
                          subsample=subsample, colsample_bytree=colsample_bytree,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
+from core.settings import get_settings
 from pricing_ai import forecast as forecasting
 from pricing_ai import policy, scoring, training
 from pricing_ai.policy import Goal
@@ -28,6 +29,7 @@ CAMPAIGN_WEEKS = 4
 TAIL_WEEKS = 8
 AI_GRID_BP = np.array([0, 500, 1000, 1500, 2000, 2500, 3000])
 FLAT_DEPTHS_BP = (500, 1000, 1500, 2000, 2500, 3000)
+CALIBRATION_WEEKS_BACK = 6
 
 
 @dataclass
@@ -38,7 +40,7 @@ class EvaluationSettings:
     label_weeks: int = 12
     rows: int = 1_000_000
     campaigns: int = 24
-    n_jobs: int = 2
+    n_jobs: int = field(default_factory=lambda: get_settings().pricing_threads)
     seed: int = 0
 
 
@@ -53,10 +55,23 @@ class World:
     scores: scoring.ShopperScores
     settings: EvaluationSettings
     timings: dict = field(default_factory=dict)
+    as_of: int | None = None   # the week campaigns start (by default when the data ends)
 
     @property
     def end_week(self) -> int:
-        return self.enc.n_weeks
+        return self.enc.n_weeks if self.as_of is None else self.as_of
+
+
+def past_world(world: World, *, weeks_back: int) -> World:
+    """The same retailer and models as seen `weeks_back` weeks before the data ends: the
+    history and the shoppers' scores as of then, for campaigns that end before it does."""
+    feature_weeks = (world.models.window["feature_weeks"][1]
+                     - world.models.window["feature_weeks"][0])
+    as_of = world.enc.n_weeks - weeks_back
+    hist = training.history(world.enc, start=max(0, as_of - feature_weeks), end=as_of)
+    scores = scoring.shopper_scores(world.models, world.enc, hist)
+    return World(market=world.market, enc=world.enc, models=world.models, hist=hist,
+                 scores=scores, settings=world.settings, as_of=as_of)
 
 
 def build_world(folder: Path, *, settings: EvaluationSettings, say=print) -> World:
@@ -269,10 +284,12 @@ def _benchmark_skus(world: World) -> np.ndarray:
     return skus[np.argsort(-units[skus])][:3]
 
 
-def forecast_backtest(world: World, *, campaigns: int) -> dict:
+def forecast_backtest(world: World, *, campaigns: int,
+                      calibration: forecasting.SpendCalibration | None = None,
+                      seed_offset: int = 11, max_weeks: int = 4) -> dict:
     """Random campaigns: forecast spend (before) against spend realised in the simulator."""
     enc, hist = world.enc, world.hist
-    rng = np.random.default_rng(world.settings.seed + 11)
+    rng = np.random.default_rng(world.settings.seed + seed_offset)
     sizes = np.bincount(enc.sku_brand, minlength=enc.n_brands)
     rows = []
     for number in range(campaigns):
@@ -291,7 +308,7 @@ def forecast_backtest(world: World, *, campaigns: int) -> dict:
             buyers = buyers[enc.loyalty_tier[buyers] >= 1]
         if len(buyers) < 200:
             buyers = np.flatnonzero(hist.active & (hist.category_lines[:, category] > 0))
-        weeks = int(rng.integers(2, 5))
+        weeks = int(rng.integers(2, max_weeks + 1))
         holdout = rng.random(len(buyers)) < 0.1
         campaign = Campaign(skus=np.sort(skus), customers=buyers, weeks=weeks, holdout=holdout)
         pairs = campaign_pairs(world, campaign)
@@ -317,7 +334,8 @@ def forecast_backtest(world: World, *, campaigns: int) -> dict:
             outcome, allocation, customer=pairs.customer, seen=pairs.pairs.seen,
             units_per_purchase=pairs.pairs.units_per_purchase, holdout_share=float(holdout.mean()),
             response_sigma=world.models.response_sigma, clipped=clipped,
-            cherry_capped=pairs.cherry_flag & (pairs.pairs.cap_bp < grid.max()))
+            cherry_capped=pairs.cherry_flag & (pairs.pairs.cap_bp < grid.max()),
+            calibration=calibration)
         realised = realise(world, pairs, allocation.depth_bp, weeks=weeks, held_out=held)
         spend = result.discount_spend_minor
         rows.append({"mode": mode, "segment": kind, "members": len(buyers), "weeks": weeks,
@@ -332,6 +350,24 @@ def forecast_backtest(world: World, *, campaigns: int) -> dict:
     return {"campaigns": rows, "mdape": float(ape.median()),
             "coverage_80": float(covered.mean()),
             "bias": float(np.median(np.log(valid["forecast"] / valid["realised"])))}
+
+
+def calibrate_forecast(world: World, *, campaigns: int) -> tuple[
+        forecasting.SpendCalibration | None, dict]:
+    """The spend calibration from past campaigns: random campaigns (other draws than the
+    evaluation's) that started 6 weeks before the data ends and ended by then, forecast
+    from the history as of their start. A retailer would take these from its own past
+    campaigns; nothing of the evaluated weeks is used."""
+    past = past_world(world, weeks_back=CALIBRATION_WEEKS_BACK)
+    backtest = forecast_backtest(past, campaigns=campaigns, seed_offset=23,
+                                 max_weeks=CALIBRATION_WEEKS_BACK - 2)
+    rows = backtest["campaigns"]
+    calibration = forecasting.SpendCalibration.fit(
+        np.array([r["forecast"] for r in rows]), np.array([r["realised"] for r in rows]))
+    return calibration, {"as_of_week": past.end_week, "mdape": backtest["mdape"],
+                         "coverage_80": backtest["coverage_80"],
+                         "calibration": None if calibration is None
+                         else asdict(calibration)}
 
 
 # --- Complete Journey ------------------------------------------------------------------------
@@ -364,7 +400,8 @@ def completejourney_check(folder: Path, *, seed: int = 0) -> dict:
     test = second.join(third_part["promo_share"].rename("target"), how="inner")
     features = ["promo_share", "lines", "depth", "spend", "baskets", "stores", "products"]
     model = LGBMRegressor(n_estimators=200, learning_rate=0.03, num_leaves=7,
-                          min_child_samples=20, random_state=seed, verbose=-1, n_jobs=2)
+                          min_child_samples=20, random_state=seed, verbose=-1,
+                          n_jobs=get_settings().pricing_threads)
     model.fit(train[features], train["target"], sample_weight=np.sqrt(train["lines"]))
     predicted = np.clip(model.predict(test[features]), 0, 1)
     naive = test["promo_share"]
@@ -401,7 +438,11 @@ def evaluate(*, customers: int, weeks: int, seed: int, out: Path,
     report["policy_app_users"] = policy_comparison(world, app_users_only=True)
     say(f"policy vs best flat {report['policy']['policy_vs_best_flat']}, vs random "
         f"{report['policy']['policy_vs_random']}")
-    report["forecast"] = forecast_backtest(world, campaigns=settings.campaigns)
+    calibration, report["forecast_calibration"] = calibrate_forecast(
+        world, campaigns=settings.campaigns)
+    world.models.forecast_calibration = calibration
+    report["forecast"] = forecast_backtest(world, campaigns=settings.campaigns,
+                                           calibration=calibration)
     say(f"forecast MdAPE {report['forecast']['mdape']:.3f}, 80 % coverage "
         f"{report['forecast']['coverage_80']:.2f}")
     if completejourney is not None and Path(completejourney).exists():

@@ -5,6 +5,12 @@ Each figure is a sum over (shopper, SKU) pairs of the response model's expectati
 interval combines chance (purchases are counts: Poisson spread) and the model's own error
 measured on held-out weeks at training (`response_sigma`, relative); incremental figures,
 a difference of two such sums, get a wider relative error (`LIFT_SIGMA`).
+
+Those two sources miss what a campaign cannot know in advance — chiefly the retailer's
+future shelf promotions of the same and rival SKUs, which move both the units and whether
+the offer is the deeper discount that gets paid — so where past campaigns' forecasts and
+realised spend are known, the spend's figure is calibrated on them (`SpendCalibration`):
+its centre by their median ratio, its 80 % interval by their 10th and 90th percentiles.
 """
 
 from __future__ import annotations
@@ -17,6 +23,34 @@ from pricing_ai.policy import Allocation, Outcome
 
 Z80 = 1.2816  # the 10th and 90th percentiles of a normal
 LIFT_SIGMA = 0.35
+MIN_CALIBRATION_CAMPAIGNS = 10
+
+
+@dataclass(frozen=True)
+class SpendCalibration:
+    """Quantiles of log(realised / forecast spend) over past campaigns."""
+
+    median: float
+    low: float      # 10th percentile
+    high: float     # 90th percentile
+    campaigns: int
+
+    @classmethod
+    def fit(cls, forecast: np.ndarray, realised: np.ndarray) -> SpendCalibration | None:
+        """From past campaigns that spent something; None when too few to say."""
+        forecast, realised = np.asarray(forecast, float), np.asarray(realised, float)
+        ok = (forecast > 0) & (realised > 0)
+        if ok.sum() < MIN_CALIBRATION_CAMPAIGNS:
+            return None
+        ratio = np.log(realised[ok] / forecast[ok])
+        low, median, high = np.quantile(ratio, [0.1, 0.5, 0.9])
+        return cls(median=float(median), low=float(low), high=float(high),
+                   campaigns=int(ok.sum()))
+
+    def apply(self, spend: float) -> Figure:
+        return Figure(expected=float(spend * np.exp(self.median)),
+                      low=float(spend * np.exp(self.low)),
+                      high=float(spend * np.exp(self.high)))
 
 
 @dataclass(frozen=True)
@@ -56,8 +90,8 @@ def _absolute(value: float, sd: float) -> Figure:
 
 def forecast(outcome: Outcome, allocation: Allocation, *, customer: np.ndarray,
              seen: np.ndarray, units_per_purchase: np.ndarray, holdout_share: float,
-             response_sigma: float, clipped: np.ndarray, cherry_capped: np.ndarray
-             ) -> Forecast:
+             response_sigma: float, clipped: np.ndarray, cherry_capped: np.ndarray,
+             calibration: SpendCalibration | None = None) -> Forecast:
     rows = np.arange(len(allocation.choice))
     chosen = allocation.choice
     offered = chosen > 0
@@ -87,7 +121,8 @@ def forecast(outcome: Outcome, allocation: Allocation, *, customer: np.ndarray,
         activations=_relative(len(seen_shoppers) * keep, 0.05),
         redemptions=_relative(float(buys.sum()) * keep, sigma),
         units=_relative(total_units, sigma),
-        discount_spend_minor=_relative(spend, sigma),
+        discount_spend_minor=calibration.apply(spend) if calibration is not None
+        else _relative(spend, sigma),
         incremental_units=_absolute(inc_units, np.hypot(LIFT_SIGMA * abs(inc_units), unit_sd)),
         incremental_revenue_minor=_absolute(
             inc_revenue, np.hypot(LIFT_SIGMA * abs(inc_revenue), unit_sd * max(price, 1.0))),

@@ -102,6 +102,7 @@ class ForecastRequest(BaseModel):
     depth: DepthMode
     units_per_week_limit: float | None = Field(default=None, gt=0)
     holdout_share: float = Field(default=0.1, ge=0, lt=1)
+    # AI depths spend up to it; without one they follow the recommended plan.
     budget_minor: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -153,6 +154,7 @@ class ForecastRead(BaseModel):
     discount_spend_minor: MoneyFigureRead
     incremental_units: FigureRead
     incremental_revenue_minor: MoneyFigureRead
+    # The high end of the recommended plan's 80 % spend interval (see service).
     recommended_budget_minor: int
     clipped_share: float
     cherry_capped_share: float

@@ -43,12 +43,31 @@ class ShopperScores:
     category_cherry: np.ndarray  # (shoppers, categories) cherry-picker probability (nan: none)
 
 
+# The behaviour besides the response model's lift that tells a price-sensitive shopper:
+# a steep response to the retailer's own promos, little loyalty to a brand, cheap brands
+# (sign: +1 the more, the more sensitive).
+SENSITIVITY_SIGNALS = {"slope_own": 1, "loyalty": -1, "price_index": -1}
+
+
+def _sensitivity_score(model_rise: np.ndarray, shopper: pd.DataFrame) -> np.ndarray:
+    """The mean percentile rank of the response model's lift and the behavioural signals,
+    equally weighted (nothing here is fitted to a shopper's true sensitivity). The lift
+    alone ranks shoppers worse: it mixes in deal attention (switching brands on promo,
+    not buying more), which the signals tell apart."""
+    ranks = [pd.Series(model_rise).rank(pct=True).to_numpy()]
+    for name, sign in SENSITIVITY_SIGNALS.items():
+        if name in shopper:
+            ranks.append(pd.Series(sign * shopper[name].to_numpy(np.float64))
+                         .rank(pct=True).fillna(0.5).to_numpy())
+    return np.mean(ranks, axis=0)
+
+
 def shopper_scores(models: FittedModels, enc: Encoded, hist: History) -> ShopperScores:
-    """Per active shopper: price sensitivity (how much P rises from no discount to the
-    reference depth, averaged over the categories they buy, at their usual SKU), the
-    cherry-picker score (the mean over their categories) and the share-of-wallet gap
-    (what shoppers like them spend a week on their categories beyond what they spend
-    here, kopecks)."""
+    """Per active shopper: price sensitivity (a 0–1 rank score: how much P rises from no
+    discount to the reference depth, averaged over the categories they buy, at their
+    usual SKU, together with `SENSITIVITY_SIGNALS`), the cherry-picker score (the mean
+    over their categories) and the share-of-wallet gap (what shoppers like them spend a
+    week on their categories beyond what they spend here, kopecks)."""
     customer, category = shopper_categories(hist, 1)
     sku = _typical_sku(enc, hist, customer, category)
     X = offer_features(enc, hist, customer=customer, sku=sku, week=hist.end, depth=0.0)
@@ -61,6 +80,8 @@ def shopper_scores(models: FittedModels, enc: Encoded, hist: History) -> Shopper
     category_cherry = np.full((n, enc.n_categories), np.nan)
     category_cherry[customer, category] = p_cherry
     cherry = np.bincount(customer, weights=p_cherry, minlength=n) / np.maximum(weight, 1)
+    sensitivity[active] = _sensitivity_score(sensitivity[active],
+                                             hist.shopper.iloc[np.flatnonzero(active)])
     expected = models.wallet.predict(wallet_frame(enc, hist, customer, category))
     actual = hist.category_spend[customer, category] / max(hist.weeks, 1)
     gap = np.bincount(customer, weights=np.maximum(expected - actual, 0), minlength=n)

@@ -296,18 +296,31 @@ def forecast_campaign(*, db: Session, request: ForecastRequest, supplier_id: str
         top = depth.max_bp
     outcome = policy.outcomes(pairs.pairs, grid, curve=response.curve,
                               units_multiplier=response.units_multiplier)
-    recommended = policy.allocate(outcome, budget_minor=None,
-                                  lam=policy.recommended_lambda(outcome, goal))
+
+    def forecast_of(allocation: policy.Allocation) -> forecast.Forecast:
+        return forecast.forecast(
+            outcome, allocation, customer=pairs.customer, seen=pairs.pairs.seen,
+            units_per_purchase=pairs.pairs.units_per_purchase,
+            holdout_share=request.holdout_share, response_sigma=artifact.models.response_sigma,
+            clipped=pairs.guardrail_cap_bp < top,
+            cherry_capped=pairs.cherry_flag & (pairs.pairs.cap_bp < top),
+            calibration=getattr(artifact.models, "forecast_calibration", None))
+
+    # The recommended plan: for a fixed depth the campaign as asked; for AI depths the
+    # allocation that spends while one more incremental unit costs at most its shelf
+    # price (or a rouble of discount brings a rouble of revenue) — what an AI campaign
+    # without a budget gets. Its recommended budget is the high end of the plan's 80 %
+    # spend interval, so that the campaign runs to its end nine times in ten.
     if depth.kind == "fixed":
-        allocation = policy.fixed(outcome, depth.discount_bp)
+        allocation = plan = policy.fixed(outcome, depth.discount_bp)
     else:
-        allocation = policy.allocate(outcome, budget_minor=request.budget_minor, goal=goal)
-    result = forecast.forecast(
-        outcome, allocation, customer=pairs.customer, seen=pairs.pairs.seen,
-        units_per_purchase=pairs.pairs.units_per_purchase,
-        holdout_share=request.holdout_share, response_sigma=artifact.models.response_sigma,
-        clipped=pairs.guardrail_cap_bp < top,
-        cherry_capped=pairs.cherry_flag & (pairs.pairs.cap_bp < top))
+        plan = policy.allocate(outcome, budget_minor=None,
+                               lam=policy.recommended_lambda(outcome, goal))
+        allocation = plan if request.budget_minor is None else policy.allocate(
+            outcome, budget_minor=request.budget_minor, goal=goal)
+    result = forecast_of(allocation)
+    recommended_budget = (result if plan is allocation else forecast_of(plan)
+                          ).discount_spend_minor.high
     if request.budget_minor and result.discount_spend_minor.expected > request.budget_minor:
         notes.append("the expected spend exceeds the budget: the campaign stops when the "
                      "budget is used")
@@ -328,8 +341,7 @@ def forecast_campaign(*, db: Session, request: ForecastRequest, supplier_id: str
         discount_spend_minor=figure(result.discount_spend_minor),
         incremental_units=figure(result.incremental_units),
         incremental_revenue_minor=figure(result.incremental_revenue_minor),
-        recommended_budget_minor=round(recommended.spend_minor
-                                           * (1 - request.holdout_share)),
+        recommended_budget_minor=math.ceil(recommended_budget),
         clipped_share=round(result.clipped_share, 4),
         cherry_capped_share=round(result.cherry_capped_share, 4),
         mean_depth_bp=round(result.mean_depth_bp, 1), weeks=weeks,

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, select
 
 from audience import features as audience_features
+from core.settings import get_settings
 from pricing_ai.errors import NotEnoughData
 from retail.models import Product
 
@@ -877,12 +878,15 @@ class FittedModels:
     metrics: dict
     window: dict            # weeks and dates of the feature and label windows
     response_sigma: float   # the response model's relative error on held-out weeks
+    # How realised spend compared with the forecast on past campaigns (None: none known).
+    forecast_calibration: object = None
 
 
 def fit_models(enc: Encoded, *, label_weeks: int = 12, rows: int = 1_000_000, seed: int = 0,
-               n_jobs: int = 2, n_estimators: int = 200, say=None) -> FittedModels:
+               n_jobs: int | None = None, n_estimators: int = 200, say=None) -> FittedModels:
     """Features from the weeks before the last `label_weeks`, labels from those weeks: the
-    first three quarters to fit, the last quarter to measure (time splits only)."""
+    first three quarters to fit, the last quarter to measure (time splits only). `n_jobs`
+    is LightGBM's thread count, by default the `PRICING_THREADS` setting."""
     import time
 
     from sklearn.metrics import log_loss, roc_auc_score
@@ -890,6 +894,8 @@ def fit_models(enc: Encoded, *, label_weeks: int = 12, rows: int = 1_000_000, se
     from pricing_ai.estimators import CherryPickerModel, DiscountResponseModel, WalletModel
 
     say = say or (lambda _message: None)
+    if n_jobs is None:
+        n_jobs = get_settings().pricing_threads
     weeks = enc.n_weeks
     if weeks < label_weeks + 8:
         raise NotEnoughData(f"{weeks} weeks of receipts: training needs at least "

@@ -75,12 +75,22 @@ def _supplier_gets_counts_for_its_own_products(client, trained):
     assert body["reach"]["count"] is None or body["reach"]["count"] % 10 == 0
     assert body["model_version"] == trained["report"].version
     assert 0 <= body["clipped_share"] <= 1
+    # A budget the size recommended for a fixed depth lets it run to its end: it is the
+    # high end of the expected spend, never a fraction of it.
+    assert body["recommended_budget_minor"] == spend["high"]
+    assert body["recommended_budget_minor"] >= spend["expected"]
 
     ai = client.post("/api/v1/campaigns/forecast", headers=trained["manager"],
                      json={**_request(trained["own"], kind="ai", min_bp=500, max_bp=3000),
                            "budget_minor": max(int(spend["expected"] // 2), 1)})
     assert ai.status_code == 200, ai.text
     assert ai.json()["discount_spend_minor"]["expected"] <= spend["expected"] // 2 + 1
+    # Without a budget, the AI plan is the recommended one: the budget recommended covers
+    # its expected spend.
+    free = client.post("/api/v1/campaigns/forecast", headers=trained["manager"],
+                       json=_request(trained["own"], kind="ai", min_bp=500, max_bp=3000)).json()
+    assert free["recommended_budget_minor"] == free["discount_spend_minor"]["high"]
+    assert free["recommended_budget_minor"] >= free["discount_spend_minor"]["expected"] > 0
 
 
 def _another_suppliers_product_is_refused(client, trained):
