@@ -181,8 +181,12 @@ def trait_field(name: str, *, label_ru: str, label_en: str, description_ru: str,
 KNOWN_SCORES: dict[str, dict[str, Any]] = {
     "price_sensitivity": dict(
         label_ru="Чувствительность к цене", label_en="Price sensitivity",
-        description_ru="Насколько растёт вероятность покупки со скидкой (модель pricing_ai).",
-        description_en="How much a discount raises the chance of buying (pricing_ai model).",
+        description_ru="Насколько покупатель откликается на цену, от 0 до 1: рост вероятности "
+                       "покупки со скидкой (модель pricing_ai), отклик на промо сети, "
+                       "нелояльность брендам и выбор дешёвых брендов.",
+        description_en="How much price moves the shopper, 0 to 1: how much a discount raises "
+                       "the chance of buying (pricing_ai model), response to the retailer's "
+                       "promos, low brand loyalty and a choice of cheaper brands.",
         unit="score", bounds=(0, 1)),
     "cherry_picker_score": dict(
         label_ru="Охотник за скидками", label_en="Cherry-picker score",
