@@ -192,12 +192,33 @@ def on_campaign_status(*, db: Session, campaign_id: int) -> None:
     campaign = db.get(Campaign, campaign_id)
     if campaign is None:
         return
+    if campaign.status not in LAUNCHED and campaign.materialisation_id is None:
+        _discard_unserved_offers(db, campaign_id)
     if campaign.status not in LAUNCHED:
         release_allowances(db=db, campaign_id=campaign_id)
     elif campaign.materialisation_id is not None and db.get(OfferSet, campaign_id) is None:
         bus.after_commit(db, lambda: tasks.materialise_offers.delay(campaign_id))
     bus.publish_after_commit(db, {"kind": "campaign", "campaign_id": campaign_id})
 
+
+
+def _discard_unserved_offers(db: Session, campaign_id: int) -> None:
+    """A scheduled campaign edited back to approval loses its frozen audience; the offers
+    written for it are discarded so that the next launch writes them afresh (from the new
+    segment, SKUs and depths). Offers with money authorised on them are never discarded."""
+    if db.get(OfferSet, campaign_id) is None:
+        return
+    taken = db.scalar(select(func.count()).select_from(Activation)
+                      .join(Offer, Offer.id == Activation.offer_id)
+                      .where(Offer.campaign_id == campaign_id))
+    if taken or db.scalar(select(Allowance.id).where(Allowance.campaign_id == campaign_id)
+                          .limit(1)) is not None:
+        return
+    db.execute(delete(Offer).where(Offer.campaign_id == campaign_id))
+    db.execute(delete(Holdout).where(Holdout.campaign_id == campaign_id))
+    db.execute(delete(OfferSet).where(OfferSet.campaign_id == campaign_id))
+    log.info("campaign %s: edited before it ran; its offers will be written at relaunch",
+             campaign_id)
 
 # --- allowances: money authorised per offer and week ---------------------------------------
 

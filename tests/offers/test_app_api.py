@@ -202,3 +202,44 @@ def test_offer_sets_are_written_once(client, world):
     campaign_id = world.launch()
     with session_scope() as db:
         assert db.get(OfferSet, campaign_id).treated == len(_treated(campaign_id))
+
+
+def test_editing_a_scheduled_campaign_rewrites_its_offers_at_relaunch(client, world):
+    """Edited back to approval, the campaign's old offers go; the next launch writes the
+    offers of what it is now (here: one SKU instead of two)."""
+    campaign_id = world.launch(status=CampaignStatus.scheduled, starts=timedelta(days=2))
+    with session_scope() as db:
+        campaign = db.get(Campaign, campaign_id)
+        materialisation_id = campaign.materialisation_id
+        # What campaigns.service.update_campaign does to a scheduled campaign.
+        campaign.status, campaign.materialisation_id = CampaignStatus.pending_approval, None
+        campaign.skus = ["A-0"]
+        db.flush()
+        service.on_campaign_status(db=db, campaign_id=campaign_id)
+    with session_scope() as db:
+        assert db.get(OfferSet, campaign_id) is None
+        assert not db.scalar(select(func.count()).select_from(Offer)
+                             .where(Offer.campaign_id == campaign_id))
+        campaign = db.get(Campaign, campaign_id)
+        campaign.status, campaign.materialisation_id = CampaignStatus.active, materialisation_id
+        campaign.starts_at = utcnow() - timedelta(days=1)
+        db.flush()
+        service.materialise_offers(db=db, campaign_id=campaign_id)
+    with session_scope() as db:
+        skus = set(db.scalars(select(Offer.sku).where(Offer.campaign_id == campaign_id)))
+    assert skus == {"A-0"}
+    refresh_index()
+    shopper = _treated(campaign_id)[0]
+    assert [o["sku"] for o in _offers(client, world, shopper)] == ["A-0"]
+
+
+def test_bad_offer_parameters_are_named_in_a_422(client, world):
+    for params, field in (({"lang": "de"}, "lang"), ({"store_id": "S" * 65}, "store_id"),
+                          ({"store_id": ""}, "store_id")):
+        response = client.get(f"{API}/shoppers/C001/offers", headers=world.app_key,
+                              params=params)
+        assert response.status_code == 422, params
+        body = response.json()
+        assert body["code"] == "validation_error" and field in body["errors"], body
+    long_id = client.get(f"{API}/shoppers/{'C' * 65}/offers", headers=world.app_key)
+    assert long_id.status_code == 422 and "customer_id" in long_id.json()["errors"]
