@@ -71,6 +71,18 @@ class SupplierRead(RetailRead):
         return self.supplier_id
 
 
+class RegionRead(RetailRead):
+    """A region the retailer has stores in, and how many (what a campaign's regions pick)."""
+
+    name: str
+    store_count: int
+
+    @computed_field
+    @property
+    def id(self) -> str:
+        return self.name
+
+
 class CategoryRead(RetailRead):
     """A product category and how many of the caller's visible products are in it."""
 

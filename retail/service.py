@@ -39,5 +39,12 @@ def select_stores() -> Select[tuple[Store]]:
     return select(Store)
 
 
+def select_regions() -> Select[tuple[str, int]]:
+    """Distinct store regions as rows (name, store_count); stores without a region are left
+    out, since a campaign cannot target them by region."""
+    return (select(Store.region.label("name"), func.count().label("store_count"))
+            .where(Store.region.is_not(None)).group_by(Store.region))
+
+
 def select_suppliers() -> Select[tuple[Supplier]]:
     return select(Supplier)

@@ -29,6 +29,7 @@ from marketplace_api.measurement.schemas import (
     CampaignReportRead,
     DayRead,
     EffectRead,
+    EffectReason,
     GroupRead,
     IntervalRead,
     MoneyIntervalRead,
@@ -239,15 +240,19 @@ def _effect_read(effect: incremental.Effect | None, *, campaign: Campaign, now: 
                  spent: int, exact: bool, minimum: int, launched: bool) -> EffectRead:
     period = measured_period(campaign, now=now)
     if not launched:
-        return EffectRead(available=False, reason="The campaign has not been launched")
+        return EffectRead(available=False, reason_code=EffectReason.not_launched,
+                          reason="The campaign has not been launched")
     if period is None:
-        return EffectRead(available=False, reason="The campaign has not started yet")
+        return EffectRead(available=False, reason_code=EffectReason.not_started,
+                          reason="The campaign has not started yet")
     if effect is None:
         return EffectRead(available=False, measured_from=period[0], measured_to=period[1],
+                          reason_code=EffectReason.too_few_shoppers,
                           reason="The treated group or the holdout has fewer than two "
                                  "shoppers")
     if not exact and min(effect.treated.shoppers, effect.holdout.shoppers) < minimum:
         return EffectRead(available=False, measured_from=period[0], measured_to=period[1],
+                          reason_code=EffectReason.below_minimum,
                           reason=f"The treated group or the holdout has fewer than {minimum} "
                                  "shoppers: its figures could describe single shoppers")
 

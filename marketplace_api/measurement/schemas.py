@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -41,6 +42,15 @@ class MoneyIntervalRead(BaseModel):
                 "low_minor": math.floor(value.low), "high_minor": math.ceil(value.high)}
 
 
+class EffectReason(StrEnum):
+    """Why a report has no effect estimate yet."""
+
+    not_launched = "not_launched"
+    not_started = "not_started"
+    too_few_shoppers = "too_few_shoppers"  # a group has fewer than two shoppers
+    below_minimum = "below_minimum"  # a group is below the minimum audience size
+
+
 class GroupRead(BaseModel):
     shoppers: ShownCountRead
     units_per_shopper: float
@@ -52,7 +62,9 @@ class EffectRead(BaseModel):
     against the holdout, in receipts of the campaign's SKUs, period and stores."""
 
     available: bool
-    reason: str | None = Field(None, description="Why there is no estimate yet")
+    reason_code: EffectReason | None = Field(
+        None, description="Why there is no estimate yet, as a stable code the cabinet translates")
+    reason: str | None = Field(None, description="Why there is no estimate yet, in English")
     measured_from: datetime | None = None
     measured_to: datetime | None = None
     confidence: float = 0.95

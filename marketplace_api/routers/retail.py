@@ -1,4 +1,4 @@
-"""HTTP routes of the retailer's catalogue: products, categories, stores, suppliers.
+"""HTTP routes of the retailer's catalogue: products, categories, stores, regions, suppliers.
 
 A supplier's users see only their own supplier's products (and categories), never the
 cost price; retailer staff see the whole catalogue.
@@ -19,7 +19,7 @@ from marketplace_api.deps import (
 from marketplace_api.listing import ListQuery, ListSpec, contains, equals, fetch_page
 from retail import service as retail
 from retail.models import Product, Store, Supplier
-from retail.schemas import CategoryRead, ProductRead, StoreRead, SupplierRead
+from retail.schemas import CategoryRead, ProductRead, RegionRead, StoreRead, SupplierRead
 
 PRODUCTS = ListSpec(
     resource="products", key=(Product.sku,),
@@ -45,6 +45,11 @@ STORES = ListSpec(
     filters={"q": contains(Store.name, Store.city, Store.store_id), "id": equals(Store.store_id),
              "region": equals(Store.region), "city": equals(Store.city),
              "format": equals(Store.format)},
+)
+REGIONS = ListSpec(
+    resource="regions", key=(Store.region,),
+    sortable={"id": Store.region, "name": Store.region, "store_count": func.count()},
+    filters={"q": contains(Store.region), "id": equals(Store.region)},
 )
 SUPPLIERS = ListSpec(
     resource="suppliers", key=(Supplier.supplier_id,),
@@ -82,6 +87,13 @@ def list_categories(db: DbSession, scope: CurrentScope, params: ListQuery,
 @router.get("/stores", response_model=list[StoreRead])
 def list_stores(db: DbSession, params: ListQuery, response: Response) -> list[Store]:
     return fetch_page(db=db, statement=retail.select_stores(), params=params, spec=STORES,
+                      response=response)
+
+
+@router.get("/regions", response_model=list[RegionRead])
+def list_regions(db: DbSession, params: ListQuery, response: Response) -> list:
+    """Distinct store regions with store counts, for the campaign wizard's region picker."""
+    return fetch_page(db=db, statement=retail.select_regions(), params=params, spec=REGIONS,
                       response=response)
 
 

@@ -239,6 +239,10 @@ def test_the_whole_story_from_a_segment_to_the_spend_in_the_report(cabinet, mark
     page.get_by_label("Максимальная скидка, %").fill("15")
     expect(page.get_by_label("больше штук")).to_be_checked()
     page.get_by_label("Бюджет").fill("5 000")
+    # The region picker lists the retailer's regions with their store counts.
+    page.get_by_role("combobox", name="Регионы").click()
+    expect(page.get_by_role("option").first).to_contain_text(re.compile(r"\(магазинов: \d+\)"))
+    page.keyboard.press("Escape")
     shot(page, "campaign-wizard-terms")
     _next(page)
     _next(page)
@@ -319,6 +323,9 @@ def test_the_whole_story_from_a_segment_to_the_spend_in_the_report(cabinet, mark
     expect(page.get_by_test_id("action-launch")).to_be_visible()
     page.get_by_role("tab", name="Отчёт").click()
     expect(page.get_by_test_id("report-spent")).to_have_text(_roubles(0))
+    # Why there is no effect estimate yet, in the cabinet's language.
+    expect(page.get_by_test_id("report-no-effect")).to_have_text(
+        "Оценки эффекта пока нет: кампания ещё не запущена")
     page.get_by_role("tab", name="Кампания").click()
 
     # The finance officer records the supplier's bank transfer.
@@ -345,6 +352,11 @@ def test_the_whole_story_from_a_segment_to_the_spend_in_the_report(cabinet, mark
     expect(page.get_by_test_id("report-spent")).to_have_text(_roubles(spent))
     expect(page.get_by_test_id("report-budget-left")).to_have_text(_roubles(500_000 - spent))
     expect(page.get_by_test_id("report-spend-chart")).to_be_visible()
+    # One redemption is fewer than the minimum audience size: hidden, not "no data".
+    redemptions = page.get_by_test_id("report-redemptions-chart")
+    expect(redemptions).not_to_contain_text("Пока нет данных")
+    expect(page.get_by_test_id("report-redemptions-chart-hidden")).to_have_text(
+        "Меньше 100 — скрыто ради приватности покупателей")
     shot(page, "campaign-report")
     page.goto(f"{cabinet}/#/")
     expect(page.get_by_test_id("dashboard-balance")).to_have_text(_roubles(2_000_000 - 500_000))

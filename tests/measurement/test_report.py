@@ -173,6 +173,7 @@ def test_a_supplier_sees_no_small_counts_and_no_shopper(shop):
     assert found["spent_minor"] == 4000
     # Means over a handful of shoppers would describe single shoppers: withheld.
     assert found["effect"]["available"] is False
+    assert found["effect"]["reason_code"] == "below_minimum"
     assert "fewer than 100" in found["effect"]["reason"]
     assert found["effect"]["treated"] is None and found["effect"]["incremental_units"] is None
 
@@ -199,6 +200,7 @@ def test_before_launch_the_report_has_no_effect_yet(shop):
     found = shop.client.get(f"/api/v1/campaigns/{campaign_id}/report",
                             headers=market.marketer).json()
     assert found["effect"] == {**found["effect"], "available": False,
+                               "reason_code": "not_started",
                                "reason": "The campaign has not started yet"}
     assert found["spent_minor"] == 0 and found["budget_left_minor"] == 100_000
     assert found["daily"] == []

@@ -16,7 +16,6 @@ import {
   SaveButton,
   TextInput,
   required,
-  useGetList,
   useNotify,
   useRedirect,
   useTranslate,
@@ -71,13 +70,17 @@ const ProductsStep = () => {
   );
 };
 
+/** The regions the retailer has stores in, searched on the server (GET /regions): a chain
+ * with thousands of stores has a few dozen regions. */
 const RegionInput = () => {
-  const { data } = useGetList("stores", { pagination: { page: 1, perPage: 1000 }, sort: { field: "region", order: "ASC" } });
-  const regions = useMemo(() => {
-    const names = Array.from(new Set((data ?? []).map((store: any) => store.region).filter(Boolean))) as string[];
-    return names.map((name) => ({ id: name, name }));
-  }, [data]);
-  return <AutocompleteArrayInput source="regions" choices={regions} sx={wide} />;
+  const translate = useTranslate();
+  return (
+    <ReferenceArrayInput source="regions" reference="regions" sort={{ field: "name", order: "ASC" }} perPage={50}>
+      <AutocompleteArrayInput sx={wide} filterToQuery={(q: string) => ({ q })}
+                              optionText={(r: any) => (r ? translate("vitrina.campaigns.region_option",
+                                { name: r.name, count: r.store_count }) : "")} />
+    </ReferenceArrayInput>
+  );
 };
 
 const TermsStep = () => {

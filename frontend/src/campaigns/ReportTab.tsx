@@ -34,6 +34,13 @@ export const ReportTab = () => {
   const money = (minor: number) => formatMoney(minor, report.currency, locale);
   const number = new Intl.NumberFormat(locale === "en" ? "en-GB" : "ru-RU", { maximumFractionDigits: 2 });
   const effect = report.effect;
+  // The API's stable code, translated; its English message only for a code the cabinet
+  // does not know yet.
+  const effectReason = (found: any): string =>
+    found.reason_code
+      ? translate(`vitrina.report.no_effect_reason.${found.reason_code}`,
+                  { minimum: number.format(report.min_audience_size), _: found.reason ?? "" })
+      : found.reason ?? "";
   return (
     <Stack spacing={3} data-testid="report">
       <Grid container spacing={2}>
@@ -53,7 +60,8 @@ export const ReportTab = () => {
         <Typography variant="subtitle1">{t("daily_redemptions")}</Typography>
         <DayBars testId="report-redemptions-chart" empty={t("no_data")} color="#2e7d32"
                  text={(value) => number.format(value)}
-                 days={report.daily.map((d: any) => ({ day: d.date, value: d.redemptions.count ?? 0 }))} />
+                 hidden={t("hidden_days", { minimum: number.format(report.min_audience_size) })}
+                 days={report.daily.map((d: any) => ({ day: d.date, value: d.redemptions.count }))} />
       </Box>
       <Box data-testid="report-effect">
         <Typography variant="subtitle1">{t("treated_vs_holdout")}</Typography>
@@ -61,7 +69,9 @@ export const ReportTab = () => {
           {t("groups", { treated: report.treated.label, holdout: report.holdout.label })}
         </Typography>
         {!effect.available ? (
-          <Alert severity="info" sx={{ mt: 1 }}>{t("no_effect")}{effect.reason ? `: ${effect.reason}` : ""}</Alert>
+          <Alert severity="info" sx={{ mt: 1 }} data-testid="report-no-effect">
+            {t("no_effect")}{effectReason(effect) ? `: ${effectReason(effect)}` : ""}
+          </Alert>
         ) : (
           <Box sx={{ mt: 1 }}>
             <PairBars testId="report-effect-chart" pairs={[

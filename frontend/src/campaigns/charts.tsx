@@ -44,28 +44,41 @@ export const IntervalChart = ({ rows, testId }: { rows: IntervalRow[]; testId?: 
   </Box>
 );
 
-/** One bar per day; the tooltip names the day and the formatted value. */
-export const DayBars = ({ days, text, empty, testId, color = "#1976d2" }: {
-  days: { day: string; value: number }[];
+/** One bar per day; the tooltip names the day and the formatted value. A null value is a
+ * count hidden for privacy (below the minimum audience size): it is drawn as a pale full-height
+ * bar with the `hidden` note, never as zero, so "fewer than 100" never reads as "nothing". */
+export const DayBars = ({ days, text, empty, hidden = "", testId, color = "#1976d2" }: {
+  days: { day: string; value: number | null }[];
   text: (value: number) => string;
   empty: string;
+  hidden?: string;
   testId?: string;
   color?: string;
 }) => {
-  const max = Math.max(0, ...days.map((d) => d.value));
-  if (max === 0) return <Typography color="text.secondary" data-testid={testId}>{empty}</Typography>;
+  const max = Math.max(0, ...days.map((d) => d.value ?? 0));
+  const anyHidden = days.some((d) => d.value === null);
+  if (max === 0 && !anyHidden) return <Typography color="text.secondary" data-testid={testId}>{empty}</Typography>;
   const width = 100 / days.length;
   return (
-    <Box component="svg" viewBox="0 0 100 40" preserveAspectRatio="none" sx={{ width: "100%", height: 140 }}
-         role="img" data-testid={testId}>
-      {days.map((d, i) => {
-        const h = (d.value / max) * 38;
-        return (
-          <rect key={d.day} x={i * width + width * 0.1} y={40 - h} width={width * 0.8} height={h} fill={color}>
-            <title>{`${d.day}: ${text(d.value)}`}</title>
-          </rect>
-        );
-      })}
+    <Box data-testid={testId}>
+      <Box component="svg" viewBox="0 0 100 40" preserveAspectRatio="none" sx={{ width: "100%", height: 140 }}
+           role="img">
+        {days.map((d, i) => {
+          const h = d.value === null ? 38 : (d.value / (max || 1)) * 38;
+          return (
+            <rect key={d.day} x={i * width + width * 0.1} y={40 - h} width={width * 0.8} height={h}
+                  fill={d.value === null ? "#e0e0e0" : color} data-hidden={d.value === null || undefined}>
+              <title>{`${d.day}: ${d.value === null ? hidden : text(d.value)}`}</title>
+            </rect>
+          );
+        })}
+      </Box>
+      {anyHidden && (
+        <Typography variant="caption" color="text.secondary" data-testid={testId && `${testId}-hidden`}>
+          <Box component="span" sx={{ display: "inline-block", width: 10, height: 10, bgcolor: "#e0e0e0", mr: 0.5 }} />
+          {hidden}
+        </Typography>
+      )}
     </Box>
   );
 };
