@@ -112,8 +112,53 @@ def _worker(url: str, task: str, items: list, threads: int, pool: int, seconds: 
     results.put((counts["done"], counts["refused"], counts["errors"], began, ended, outputs))
 
 
+def _database_processes(url: str) -> list:
+    """The PostgreSQL server's processes when it runs on this machine (its postmaster and
+    their children), for CPU accounting; empty when it cannot be found."""
+    import psutil
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            data = conn.execute(text("SELECT current_setting('data_directory')")).scalar_one()
+        with open(os.path.join(data, "postmaster.pid")) as pidfile:
+            postmaster = psutil.Process(int(pidfile.readline()))
+        return [postmaster, *postmaster.children(recursive=True)]
+    except (OSError, psutil.Error):
+        return []
+    finally:
+        engine.dispose()
+
+
+def _cpu_seconds(processes: list) -> float:
+    """CPU of the server's processes; the postmaster's own figure includes the backends
+    that have ended (it reaps them), the live ones are listed afresh."""
+    import psutil
+
+    if not processes:
+        return 0.0
+    postmaster = processes[0]
+    try:
+        times = postmaster.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in postmaster.children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        return 0.0
+    return total
+
+
 def run_phase(url: str, task: str, items: list, *, clients: int, processes: int, pool: int,
               seconds: float) -> dict:
+    """One phase; besides the rate, the CPU per operation of the clients (the bench's
+    processes: Python, SQLAlchemy, the driver) and of the database server, which tells
+    where a 2-core machine spends its time."""
+    database = _database_processes(url)
     ctx = mp.get_context("fork")
     start = ctx.Event()
     results = ctx.Queue()
@@ -126,10 +171,16 @@ def run_phase(url: str, task: str, items: list, *, clients: int, processes: int,
         proc.start()
     time.sleep(1.0)
     load_before = os.getloadavg()[0]
+    database_cpu = _cpu_seconds(database)
+    clients_cpu = os.times()
     start.set()
     gathered = [results.get() for _ in procs]
     for proc in procs:
         proc.join()
+    database_cpu = _cpu_seconds(database) - database_cpu
+    after = os.times()
+    clients_cpu = (after.children_user + after.children_system
+                   - clients_cpu.children_user - clients_cpu.children_system)
     done = sum(g[0] for g in gathered)
     refused = sum(g[1] for g in gathered)
     failed = sum(g[2] for g in gathered)
@@ -138,7 +189,10 @@ def run_phase(url: str, task: str, items: list, *, clients: int, processes: int,
     return {"done": done, "refused": refused, "errors": failed, "seconds": round(wall, 2),
             "per_s": round((done + refused) / wall, 1),
             "ran_out": done + refused + failed >= len(items),
-            "load": [round(load_before, 1), round(os.getloadavg()[0], 1)], "outputs": outputs}
+            "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+            "client_cpu_ms_per_op": round(1000 * clients_cpu / max(1, done + refused), 3),
+            "database_cpu_ms_per_op": round(1000 * database_cpu / max(1, done + refused), 3),
+            "outputs": outputs}
 
 
 def setup_case(*, campaigns: list[str], budget_each: int) -> None:
