@@ -482,8 +482,11 @@ def process_receipt(*, db: Session, data: ReceiptIn) -> dict[str, Any]:
 
 def _write_retail_lines(db: Session, *, data: ReceiptIn, lines: list[ReceiptLine]) -> None:
     """The checkout's lines are receipt lines like imported ones; a later import of the
-    same receipt updates them by (receipt_id, sku) instead of adding them twice."""
-    db.execute(delete(RetailLine).where(RetailLine.receipt_id == data.receipt_id))
+    same receipt updates them by (receipt_id, sku) instead of adding them twice. The
+    receipt's time comes first in the table's key, so this finds its lines by the key
+    instead of reading every imported line."""
+    db.execute(delete(RetailLine).where(RetailLine.sold_at == data.ts,
+                                        RetailLine.receipt_id == data.receipt_id))
     db.execute(RetailLine.__table__.insert(), [{
         "sold_at": data.ts, "receipt_id": data.receipt_id, "sku": row.sku,
         "customer_id": data.customer_id, "store_id": data.store_id, "qty": float(row.qty),
