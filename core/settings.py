@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -40,11 +41,12 @@ class Settings(BaseSettings):
     min_margin_bp: int = Field(default=500, ge=0, le=100_000)
     cherry_picker_threshold: float = Field(default=0.15, ge=0, le=1)
     cherry_picker_max_discount_bp: int = Field(default=1000, ge=0, le=10_000)
-    # LightGBM's (and lleaves') threads per training or scoring job. Keep workers ×
-    # threads ≤ cores: on a busy 2-core machine 1M rows trained in 28–37 s with 1 thread
-    # but 90–120 s with 2, because OpenMP's threads wait on each other when another job
-    # holds a core.
-    pricing_threads: int = Field(default=1, ge=1, le=64)
+    # LightGBM's (and lleaves') threads per training or scoring job; default: the cores
+    # this process may use. Keep Celery concurrency × threads ≤ cores: on a quiet 2-core
+    # machine 1M rows train in 24 s with 2 threads (37 s with 1), but when another job
+    # holds a core, 2 OpenMP threads wait on each other (90–120 s against 28–37 s).
+    pricing_threads: int = Field(default_factory=lambda: len(os.sched_getaffinity(0)),
+                                 ge=1, le=64)
     # offers: per-API-key rate limits (the `limits` notation, e.g. "2000/second"), how
     # often each API worker re-reads campaign states, and the antifraud rules.
     app_rate_limit: str = "2000/second"

@@ -26,6 +26,8 @@ def point_at(monkeypatch: pytest.MonkeyPatch, database_url: str,
     """Make every Vitrina component in this process use the given servers."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
+    # The tests share the cores with their servers and worker: one LightGBM thread.
+    monkeypatch.setenv("PRICING_THREADS", "1")
     if redis_url:
         monkeypatch.setenv("REDIS_URL", redis_url)
     else:
