@@ -267,6 +267,7 @@ async def _paced(port: int, requests, rate: float, seconds: float, connections: 
     for _ in range(connections):
         idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
     latencies: list[float] = []
+    send_late = 0.0  # how late the client itself sent: its own stalls, not the server's
     failures = 0
     total = int(rate * seconds)
 
@@ -291,6 +292,8 @@ async def _paced(port: int, requests, rate: float, seconds: float, connections: 
         delay = scheduled - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        else:
+            send_late = max(send_late, -delay)
         tasks.append(asyncio.create_task(one(requests(i), scheduled)))
     await asyncio.gather(*tasks)
     while not idle.empty():
@@ -300,7 +303,8 @@ async def _paced(port: int, requests, rate: float, seconds: float, connections: 
     return {"requests": total, "failures": failures,
             "p50_ms": round(float(np.percentile(ms, 50)), 2),
             "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "max_ms": round(float(ms.max()), 2)}
+            "max_ms": round(float(ms.max()), 2),
+            "client_send_late_max_ms": round(send_late * 1000, 1)}
 
 
 def paced(port: int, requests, *, rate: float, seconds: float, connections: int = 64) -> dict:
