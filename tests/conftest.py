@@ -3,9 +3,11 @@ template), Redis, and an API client. Real servers only; see tests/servers.py."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,13 @@ from tests.servers import ThrowawayPostgres, ThrowawayRedis
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: once the browser tests have started, the
+    session's Playwright keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, database_url: str,

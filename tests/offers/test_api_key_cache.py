@@ -13,6 +13,7 @@ from core.db import session_scope
 from marketplace_api.identity import service as identity
 from marketplace_api.identity.models import ApiKey, ApiKeyKind
 from marketplace_api.offers import clients
+from tests.conftest import run_async
 
 
 def _count_checks(monkeypatch) -> list[str]:
@@ -37,7 +38,7 @@ def test_concurrent_requests_with_a_new_or_due_key_check_it_once(world, monkeypa
         return await asyncio.gather(*(clients.caller_of_kind(secret, ApiKeyKind.app)
                                       for _ in range(200)))
 
-    callers = asyncio.run(burst())
+    callers = run_async(burst())
     assert len(set(callers)) == 1 and len(checks) == 1
 
     # Due for a new check: the remembered caller answers at once, one check runs behind.
@@ -50,7 +51,7 @@ def test_concurrent_requests_with_a_new_or_due_key_check_it_once(world, monkeypa
         await asyncio.gather(*clients._checking.values())
         return answers
 
-    assert set(asyncio.run(due_burst())) == {caller}
+    assert set(run_async(due_burst())) == {caller}
     assert len(checks) == 2
     assert clients._known[digest][0] > time.monotonic()  # fresh again
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from marketplace_api.offers.ratelimit import BatchedLimiter, limit_item
+from tests.conftest import run_async
 
 
 def test_two_workers_share_one_limit_through_redis(redis_url):
@@ -33,7 +32,7 @@ def test_two_workers_share_one_limit_through_redis(redis_url):
             await first.close()
             await second.close()
 
-    a, b, wait = _run(scenario())
+    a, b, wait = run_async(scenario())
     assert all(a)
     assert b == [True, True, True, False, False, False]  # 7 + 3 = the limit of 10
     assert wait is not None and 57 < wait <= 58  # the first worker heard of them too
@@ -45,11 +44,4 @@ def test_without_redis_the_count_is_exact_and_the_window_resets():
     assert answers[:3] == [None, None, None]
     assert answers[3] is not None and 0 < answers[3] <= 0.8
     assert limiter.hit("pos:1", item, now=101.0) is None  # a new window
-
-
-def _run(coroutine):
-    """asyncio.run in a thread of its own: the session's Playwright browser (tests/frontend)
-    keeps an event loop running in the main thread."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
