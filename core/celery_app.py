@@ -21,6 +21,7 @@ BEAT_SCHEDULE = {
     "notifications-stale-emails": {"task": "notifications.send_stale_emails",
                                    "schedule": 300.0},
     "offers-release-allowances": {"task": "offers.release_allowances", "schedule": 300.0},
+    "offers-capture-pending": {"task": "offers.capture_pending", "schedule": 60.0},
 }
 
 

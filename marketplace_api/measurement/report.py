@@ -134,7 +134,7 @@ def _net_units() -> ColumnElement:
 
 def _redeemed(campaign: Campaign) -> ColumnElement[bool]:
     return and_(CheckoutLine.campaign_id == campaign.id,
-                CheckoutLine.status == LineStatus.captured,
+                CheckoutLine.status.in_((LineStatus.captured, LineStatus.pending)),
                 CheckoutLine.unit_discount_minor > 0)
 
 

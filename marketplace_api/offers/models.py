@@ -161,6 +161,7 @@ class Receipt(Base):
 class LineStatus(enum.StrEnum):
     no_discount = "no_discount"
     captured = "captured"    # the supplier paid the discount
+    pending = "pending"      # given at the till; its capture waits for the next batch
     held = "held"            # antifraud: waits for the retail marketer's review
     released = "released"    # rejected on review: the supplier pays nothing
 

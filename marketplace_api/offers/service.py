@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,13 +28,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from audience import service as audience
 from billing import errors as billing_errors
 from billing import service as billing
-from core.db import utcnow
+from billing.capture_batch import MAX_BATCH, CaptureBatcher, CaptureRequest, capture_many
+from core.db import get_engine, new_session, session_scope, utcnow
 from core.money import apply_bp
 from marketplace_api.campaigns.models import ActivationMode, Campaign, CampaignStatus
 from marketplace_api.offers import antifraud, bus, depths, errors
@@ -297,12 +299,14 @@ def activate(*, db: Session, customer_id: str, offer_id: int, automatic: bool = 
         raise errors.OfferNotLive(f"Campaign {campaign.id} is not running now",
                                   errors={"offer_id": f"campaign is {campaign.status}"})
     allowance = _allowance(db, offer=offer, campaign=campaign, week=week)
+    # RETURNING tells whether the row was new: the driver's rowcount is -1 here on PostgreSQL.
     inserted = db.execute(_insert(db, Activation.__table__).values(
         offer_id=offer.id, campaign_id=campaign.id, customer_id=customer_id,
-        automatic=automatic, activated_at=now).on_conflict_do_nothing()).rowcount
+        automatic=automatic, activated_at=now).on_conflict_do_nothing()
+        .returning(Activation.__table__.c.offer_id)).first() is not None
     bus.publish_after_commit(db, _usage_message(allowance, offer=offer, activated=True,
                                                 week=week))
-    return Activated(offer, campaign, allowance, inserted == 0)
+    return Activated(offer, campaign, allowance, not inserted)
 
 
 # --- the app's events ----------------------------------------------------------------------
@@ -338,9 +342,9 @@ def record_events(*, db: Session, batch: EventBatch) -> EventsRecorded:
                      "received_at": now})
     accepted = 0
     if rows:
-        result = db.execute(_insert(db, Event.__table__).values(rows)
-                            .on_conflict_do_nothing(index_elements=["event_id"]))
-        accepted = max(result.rowcount, 0)
+        accepted = len(db.execute(_insert(db, Event.__table__).values(rows)
+                                  .on_conflict_do_nothing(index_elements=["event_id"])
+                                  .returning(Event.__table__.c.event_id)).all())
     valid = len(batch.events) - len(rejected)
     return EventsRecorded(accepted=accepted, duplicates=valid - accepted, rejected=rejected)
 
@@ -353,7 +357,8 @@ def _claim_receipt(db: Session, data: ReceiptIn, digest: str) -> Receipt | None:
     inserted = db.execute(_insert(db, Receipt.__table__).values(
         receipt_id=data.receipt_id, customer_id=data.customer_id, store_id=data.store_id,
         sold_at=data.ts, request_hash=digest, discount_minor=0, currency="RUB", response={},
-        created_at=utcnow()).on_conflict_do_nothing(index_elements=["receipt_id"])).rowcount
+        created_at=utcnow()).on_conflict_do_nothing(index_elements=["receipt_id"])
+        .returning(Receipt.__table__.c.receipt_id)).first() is not None
     if inserted:
         return None
     found = db.get(Receipt, data.receipt_id)
@@ -386,16 +391,24 @@ def _candidate_offers(db: Session, *, customer_id: str, skus: list[str], at: dat
     return best
 
 
-def process_receipt(*, db: Session, data: ReceiptIn) -> dict[str, Any]:
+def process_receipt(*, db: Session, data: ReceiptIn) -> CheckedOut:
     """The supplier discounts of one receipt: per line the discount and personal price,
     within the shopper's weekly limit; captured from the shopper's allowance, or held
     for review when antifraud flags the receipt. The same receipt id and body return the
-    first answer. The lines are also written as the retailer's receipt lines."""
+    first answer (and a capture still pending from the first time is tried again). The lines
+    are also written as the retailer's receipt lines. Captures are made after the commit
+    (`capture_lines`)."""
     payload = data.model_dump(mode="json")
     digest = request_hash(payload)
     replay = _claim_receipt(db, data, digest)
     if replay is not None:
-        return replay.response
+        pending = db.execute(
+            select(ReceiptLine, Allowance.authorization_id)
+            .join(Allowance, Allowance.id == ReceiptLine.allowance_id)
+            .where(ReceiptLine.receipt_id == data.receipt_id,
+                   ReceiptLine.status == LineStatus.pending)).all()
+        return CheckedOut(replay.response, [_capture_request(row, authorization_id)
+                                            for row, authorization_id in pending])
     store = db.get(Store, data.store_id)
     if store is None:
         raise errors.UnknownStore(f"No store {data.store_id!r}",
@@ -459,14 +472,8 @@ def process_receipt(*, db: Session, data: ReceiptIn) -> dict[str, Any]:
     for row in discounted:
         if flag is not None:
             row.status, row.flag_id = LineStatus.held, flag.id
-            continue
-        allowance = touched[row.allowance_id][0]
-        movement = billing.capture(db=db, authorization_id=allowance.authorization_id,
-                                   amount_minor=row.discount_minor,
-                                   idempotency_key=f"receipt:{data.receipt_id}:{row.sku}",
-                                   memo={"receipt_id": data.receipt_id, "sku": row.sku,
-                                         "store_id": store.store_id})
-        row.status, row.capture_transaction_id = LineStatus.captured, movement.transaction_id
+        else:
+            row.status = LineStatus.pending
     db.add_all(lines)
     _write_retail_lines(db, data=data, lines=lines)
     response = _receipt_answer(data, lines, currency, held=flag is not None)
@@ -477,7 +484,110 @@ def process_receipt(*, db: Session, data: ReceiptIn) -> dict[str, Any]:
     for allowance, offer, activated, week in touched.values():
         bus.publish_after_commit(db, _usage_message(allowance, offer=offer,
                                                     activated=activated, week=week))
-    return response
+    captures = [_capture_request(row, touched[row.allowance_id][0].authorization_id)
+                for row in discounted if row.status == LineStatus.pending]
+    return CheckedOut(response, captures)
+
+
+# --- captures of checkout lines -------------------------------------------------------------
+# A receipt's transaction records its discounted lines as `pending`; after its commit the
+# checkout hands their captures to this process's batcher (group commit: many receipts'
+# captures in one ledger transaction, which also marks their lines `captured`) and waits for
+# it. Lines a failed batch left pending are captured by the `offers.capture_pending` beat
+# task; the idempotency key per line makes every retry safe.
+
+@dataclass(frozen=True, slots=True)
+class CheckedOut:
+    """The answer for the till, and the captures to make once it is committed."""
+
+    answer: dict[str, Any]
+    captures: list[CaptureRequest]
+
+
+def _capture_request(row: ReceiptLine, authorization_id: int) -> CaptureRequest:
+    return CaptureRequest(authorization_id=authorization_id,
+                          amount_minor=row.discount_minor - row.returned_discount_minor,
+                          idempotency_key=f"receipt:{row.receipt_id}:{row.sku}",
+                          memo={"receipt_id": row.receipt_id, "sku": row.sku,
+                                "store_id": row.store_id}, tag=row.id)
+
+
+def _mark_captured(db: Session, moved: list[tuple[CaptureRequest, billing.Movement]]) -> None:
+    lines = ReceiptLine.__table__
+    db.execute(update(lines).where(lines.c.id == bindparam("line"),
+                                   lines.c.status == LineStatus.pending.value)
+               .values(status=LineStatus.captured.value,
+                       capture_transaction_id=bindparam("transaction")),
+               [{"line": request.tag, "transaction": movement.transaction_id}
+                for request, movement in moved])
+
+
+_batchers: dict[Engine, CaptureBatcher] = {}
+_batchers_lock = threading.Lock()
+
+
+def _batcher() -> CaptureBatcher:
+    """This process's batcher for the database in use (tests switch databases)."""
+    engine = get_engine()
+    with _batchers_lock:
+        if engine not in _batchers:
+            for old in _batchers.values():
+                old.close()
+            _batchers.clear()
+            _batchers[engine] = CaptureBatcher(new_session, on_captured=_mark_captured)
+        return _batchers[engine]
+
+
+def capture_lines(captures: list[CaptureRequest], *, timeout: float = 10) -> None:
+    """Capture committed pending lines through this process's batcher and wait for it
+    (on SQLite, the embedded default, directly). A failure is logged, not raised: the
+    receipt stands, and the beat task or a repeat of the receipt captures them later."""
+    if not captures:
+        return
+    if get_engine().dialect.name != "postgresql":
+        try:
+            with session_scope() as db:
+                outcomes = capture_many(db, captures)
+                moved = [(r, o) for r, o in zip(captures, outcomes, strict=True)
+                         if isinstance(o, billing.Movement)]
+                if moved:
+                    _mark_captured(db, moved)
+        except Exception:
+            log.exception("captures of %d lines left pending for the beat task", len(captures))
+        return
+    batcher = _batcher()
+    futures = [batcher.submit(request) for request in captures]
+    for request, future in zip(captures, futures, strict=True):
+        try:
+            future.result(timeout)
+        except Exception:
+            log.exception("capture %s left pending for the beat task", request.idempotency_key)
+
+
+def capture_pending(*, db: Session, older_than: timedelta = timedelta(seconds=30),
+                    limit: int = 500) -> int:
+    """Capture lines a failed batch left pending (the beat task). The number captured."""
+    cutoff = utcnow() - older_than
+    rows = db.execute(
+        select(ReceiptLine, Allowance.authorization_id)
+        .join(Allowance, Allowance.id == ReceiptLine.allowance_id)
+        .join(Receipt, Receipt.receipt_id == ReceiptLine.receipt_id)
+        .where(ReceiptLine.status == LineStatus.pending, Receipt.created_at < cutoff)
+        .order_by(ReceiptLine.id).limit(limit).with_for_update(of=ReceiptLine)).all()
+    captured = 0
+    for start in range(0, len(rows), MAX_BATCH):
+        requests = [_capture_request(row, authorization_id)
+                    for row, authorization_id in rows[start:start + MAX_BATCH]]
+        outcomes = capture_many(db, requests)
+        moved = [(r, o) for r, o in zip(requests, outcomes, strict=True)
+                 if isinstance(o, billing.Movement)]
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if not isinstance(outcome, billing.Movement):
+                log.error("pending capture %s refused: %s", request.idempotency_key, outcome)
+        if moved:
+            _mark_captured(db, moved)
+        captured += len(moved)
+    return captured
 
 
 def _write_retail_lines(db: Session, *, data: ReceiptIn, lines: list[ReceiptLine]) -> None:
@@ -573,6 +683,14 @@ def _give_back(db: Session, *, row: ReceiptLine, units: int, amount: int, receip
                return_id: str) -> None:
     allowance = db.execute(select(Allowance).where(Allowance.id == row.allowance_id)
                            .with_for_update()).scalar_one()
+    if row.status == LineStatus.pending:
+        # Its batch has not captured it yet: capture it here (the same key as the batch's,
+        # so whichever comes second replays), then reverse as for any captured line.
+        request = _capture_request(row, allowance.authorization_id)
+        movement = billing.capture(db=db, authorization_id=request.authorization_id,
+                                   amount_minor=request.amount_minor,
+                                   idempotency_key=request.idempotency_key, memo=request.memo)
+        row.status, row.capture_transaction_id = LineStatus.captured, movement.transaction_id
     if row.status == LineStatus.captured:
         billing.reverse(db=db, transaction_id=row.capture_transaction_id, amount_minor=amount,
                         reason=f"return of {units} × {row.sku} from receipt {receipt_id}",
@@ -633,7 +751,8 @@ def authorizations_under_review(*, db: Session, campaign_id: int) -> set[int]:
     return set(db.scalars(
         select(Allowance.authorization_id)
         .join(ReceiptLine, ReceiptLine.allowance_id == Allowance.id)
-        .where(Allowance.campaign_id == campaign_id, ReceiptLine.status == LineStatus.held)))
+        .where(Allowance.campaign_id == campaign_id,
+               ReceiptLine.status.in_((LineStatus.held, LineStatus.pending)))))
 
 
 def _settle_if_ended(db: Session, campaign_ids: set[int], *, key: str) -> None:
@@ -707,10 +826,11 @@ def release_allowances(*, db: Session, campaign_id: int | None = None,
     """Open allowances whose week is over, whose units are all used or whose campaign is
     no longer running give their unused rest back to the campaign's budget
     (campaign.authorized → campaign.budget) — except while a receipt on them waits for
-    antifraud review. The number released."""
+    antifraud review or a capture. The number released."""
     now = now or utcnow()
-    held = select(ReceiptLine.allowance_id).where(ReceiptLine.status == LineStatus.held,
-                                                  ReceiptLine.allowance_id.is_not(None))
+    held = select(ReceiptLine.allowance_id).where(
+        ReceiptLine.status.in_((LineStatus.held, LineStatus.pending)),
+        ReceiptLine.allowance_id.is_not(None))
     statement = (select(Allowance, Campaign).join(Campaign, Campaign.id == Allowance.campaign_id)
                  .where(Allowance.status == AllowanceStatus.open,
                         Allowance.id.not_in(held)))

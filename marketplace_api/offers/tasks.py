@@ -26,3 +26,10 @@ def release_allowances() -> dict:
     """Past weeks', used-up and ended campaigns' allowances back to the budgets."""
     with session_scope() as db:
         return {"released": service.release_allowances(db=db)}
+
+
+@celery_app.task(name="offers.capture_pending")
+def capture_pending() -> dict:
+    """Checkout lines whose capture batch failed (the database went away), captured now."""
+    with session_scope() as db:
+        return {"captured": service.capture_pending(db=db)}

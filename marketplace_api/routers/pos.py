@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from core.db import session_scope
 from marketplace_api.deps import DbSession
 from marketplace_api.offers import service
 from marketplace_api.offers.ratelimit import pos_access
@@ -19,11 +20,16 @@ router = APIRouter(prefix="/pos", tags=["checkout"],
 
 
 @router.post("/receipts", response_model=ReceiptRead)
-def apply_receipt(db: DbSession, receipt: ReceiptIn) -> Any:
+def apply_receipt(receipt: ReceiptIn) -> Any:
     """Per line the supplier discount to give and the personal price, within the
     shopper's weekly limits; the discount is captured from the campaign (or held for
     antifraud review, still given at the till)."""
-    return service.process_receipt(db=db, data=receipt)
+    # The receipt commits first; its captures then go to the ledger in a batch with other
+    # receipts' (group commit). The answer does not depend on them.
+    with session_scope() as db:
+        checked_out = service.process_receipt(db=db, data=receipt)
+    service.capture_lines(checked_out.captures)
+    return checked_out.answer
 
 
 @router.post("/receipts/{receipt_id}/return", response_model=ReturnRead)
