@@ -41,7 +41,7 @@ CAPTURED = 350        # kopecks used at checkout
 
 
 def _worker(url: str, task: str, items: list, threads: int, pool: int, seconds: float,
-            start, results) -> None:
+            start, results, dispatchers: int = 2) -> None:
     """One process: `threads` clients sharing `pool` connections, until the items or the
     time run out. Task "capture" goes through the process's group-commit batcher, as the
     API's checkout does; "capture-single" is one transaction per capture. Puts (done,
@@ -58,7 +58,7 @@ def _worker(url: str, task: str, items: list, threads: int, pool: int, seconds: 
     engine = create_engine(url, pool_size=pool, max_overflow=0, pool_pre_ping=False,
                            pool_timeout=600)
     make_session = sessionmaker(bind=engine, expire_on_commit=False)
-    batcher = CaptureBatcher(make_session)
+    batcher = CaptureBatcher(make_session, dispatchers=dispatchers)
     lock = threading.Lock()
     cursor = iter(items)
     counts = {"done": 0, "refused": 0, "errors": 0}
@@ -164,7 +164,7 @@ def _cpu_seconds(processes: list) -> float:
 
 
 def run_phase(url: str, task: str, items: list, *, clients: int, processes: int, pool: int,
-              seconds: float) -> dict:
+              seconds: float, dispatchers: int = 2) -> dict:
     """One phase; besides the rate, the CPU per operation of the clients (the bench's
     processes: Python, SQLAlchemy, the driver) and of the database server, which tells
     where a 2-core machine spends its time."""
@@ -175,7 +175,7 @@ def run_phase(url: str, task: str, items: list, *, clients: int, processes: int,
     shares = [items[i::processes] for i in range(processes)]
     procs = [ctx.Process(target=_worker, args=(url, task, shares[i], clients // processes,
                                                 max(1, pool // processes), seconds, start,
-                                                results))
+                                                results, dispatchers))
              for i in range(processes)]
     for proc in procs:
         proc.start()
@@ -232,7 +232,7 @@ def run_case(url: str, name: str, campaigns: list[str], activations: int, budget
     random.Random(name).shuffle(ids)  # checkout comes in another order than activation
     print(f"{name}: activations {authorized}", flush=True)
     captured = run_phase(url, args.captures, ids, clients=args.clients, processes=args.processes,
-                         pool=args.pool, seconds=args.seconds)
+                         pool=args.pool, seconds=args.seconds, dispatchers=args.dispatchers)
     captured.pop("outputs")
     print(f"{name}: captures {captured}", flush=True)
     return {"authorize": authorized, "capture": captured}
@@ -264,6 +264,8 @@ def main() -> None:
     parser.add_argument("--captures", choices=["capture", "capture-single"],
                         default="capture", help="capture: group commit (as the API); "
                         "capture-single: one transaction per capture")
+    parser.add_argument("--dispatchers", type=int, default=2,
+                        help="batch dispatchers (connections) per process, for group commit")
     parser.add_argument("--database-url", help="an existing PostgreSQL (default: throwaway)")
     args = parser.parse_args()
 
@@ -315,6 +317,7 @@ def main() -> None:
             "ledger_check": "ok" if not problems else f"{len(problems)} problems: "
                                                        f"{problems[:3]}",
             "captures": "group commit" if args.captures == "capture" else "one per commit",
+            "dispatchers": args.dispatchers,
             "captures_per_commit": statistics.median(
                 r["capture"]["captures_per_commit"] or 1 for r in runs["hot"]),
             "clients": args.clients, "processes": args.processes, "pool": args.pool,

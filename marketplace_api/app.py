@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from core.logging import configure_logging
 from core.settings import get_settings
@@ -22,10 +23,21 @@ from marketplace_api.routers import public_health
 API_PREFIX = "/api/v1"
 
 
+class VitrinaApp(FastAPI):
+    """FastAPI, with the app's offers list answered in front of the middleware stack (the
+    endpoint that takes thousands of requests a second; see `OffersFastPath`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        from marketplace_api.routers.app_offers import OffersFastPath
+
+        return OffersFastPath(super().build_middleware_stack(), prefix=API_PREFIX,
+                              handlers=self.exception_handlers)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
-    app = FastAPI(
+    app = VitrinaApp(
         title="Vitrina",
         version="0.1.0",
         description="Supplier discounts («Скидка от поставщика») in the retailer's app.",

@@ -243,3 +243,36 @@ def test_bad_offer_parameters_are_named_in_a_422(client, world):
         assert body["code"] == "validation_error" and field in body["errors"], body
     long_id = client.get(f"{API}/shoppers/{'C' * 65}/offers", headers=world.app_key)
     assert long_id.status_code == 422 and "customer_id" in long_id.json()["errors"]
+
+
+def _counted(client, status: int) -> float:
+    line = (f'vitrina_http_requests_total{{method="GET",'
+            f'route="/app/shoppers/{{customer_id}}/offers",status="{status}"}} ')
+    found = [row for row in client.get("/metrics").text.splitlines() if row.startswith(line)]
+    return float(found[0].removeprefix(line)) if found else 0.0
+
+
+def test_the_app_and_a_browser_get_the_same_offers_and_both_are_counted(client, world):
+    """The app's requests are answered in front of the middleware stack, a browser's
+    (with an Origin) through it: the same body, CORS headers only for the browser, and
+    every answer counted in /metrics under the route's template."""
+    shopper = _treated(world.launch())[0]
+    path = f"{API}/shoppers/{shopper}/offers"
+    browser_headers = {"Origin": "https://shop.example"}
+    before = {status: _counted(client, status) for status in (200, 401, 422)}
+    app = client.get(path, headers=world.app_key, params={"lang": "en"})
+    browser = client.get(path, headers={**world.app_key, **browser_headers},
+                         params={"lang": "en"})
+    assert app.status_code == browser.status_code == 200
+    assert app.json() and app.content == browser.content
+    assert app.headers["content-type"] == "application/json"
+    assert "access-control-allow-origin" not in app.headers
+    assert browser.headers["access-control-allow-origin"] == "*"
+    for headers in ({}, browser_headers):
+        refused = client.get(path, headers=headers)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert refused.json()["code"] == "invalid_api_key"
+        invalid = client.get(path, headers={**world.app_key, **headers}, params={"lang": "de"})
+        assert invalid.status_code == 422 and "lang" in invalid.json()["errors"]
+    assert {status: _counted(client, status) - before[status] for status in before} \
+        == {200: 2, 401: 2, 422: 2}
